@@ -1,0 +1,1 @@
+//! Reference backend. (work in progress)

@@ -1,0 +1,2 @@
+//! tessera-cli (placeholder until issue 6).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Tessera's session engine. (work in progress)

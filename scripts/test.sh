@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Tessera's whole test suite: the one command CI runs (`.ci/run` calls exactly this).
+# Sets up what is missing, then: formatting, clippy (warnings are errors), a release-mode
+# build of the app, and every test (unit, integration against real Django + simplejwt and
+# the Rust backend, real Secret Service, and WebDriver tests of the real window) under Xvfb.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+start=$SECONDS
+step() {
+  printf '\n\033[1;34m==> [%4ss] %s\033[0m\n' "$((SECONDS - start))" "$*" >&2
+}
+
+step "set-up (installs only what is missing)"
+bash scripts/setup.sh test
+
+step "cargo fmt --all --check"
+cargo fmt --all --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build the app like a release (custom protocol, no bundle)"
+./node_modules/.bin/tauri build --no-bundle --ci
+export TESSERA_APP_BIN="$ROOT/target/release/tessera"
+
+step "cargo test --workspace (under Xvfb + D-Bus + gnome-keyring, WebDriver tests on)"
+mkdir -p artifacts
+bash scripts/session-env.sh cargo test --workspace --locked --features tessera-e2e/e2e
+
+step "all checks passed in $((SECONDS - start)) s"
