@@ -25,5 +25,5 @@ export XDG_DATA_HOME="$keyring_home/data" XDG_RUNTIME_DIR="$keyring_home/run"
 mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 eval "$(printf 'tessera-test\n' | gnome-keyring-daemon --components=secrets --daemonize --unlock)"
-export GNOME_KEYRING_CONTROL
+export GNOME_KEYRING_CONTROL="${GNOME_KEYRING_CONTROL:-}"
 "$@"

@@ -36,6 +36,14 @@ async fn login_screen_renders_with_a_focusable_password_field() -> anyhow::Resul
             .await?;
         anyhow::ensure!(active == "password", "after a click, focus was on {active}");
 
+        // The footer is filled through IPC (`invoke("app_info")`): proves the strict CSP and
+        // the capability still let the page reach Rust.
+        let footer = client.find(Locator::Css(&testid("app-version"))).await?.text().await?;
+        anyhow::ensure!(
+            footer == format!("Tessera {}", env!("CARGO_PKG_VERSION")),
+            "footer was {footer:?}: the app_info IPC call failed"
+        );
+
         for id in ["profile-select", "username", "sign-in"] {
             client.find(Locator::Css(&testid(id))).await?;
         }
