@@ -27,6 +27,10 @@ step "build the app like a release (custom protocol, no bundle)"
 ./node_modules/.bin/tauri build --no-bundle --ci
 export TESSERA_APP_BIN="$ROOT/target/release/tessera"
 
+step "build the reference backend binary the tests start"
+cargo build --locked -p tessera-backend -p tessera-cli
+export TESSERA_BACKEND_BIN="$ROOT/target/debug/tessera-backend"
+
 step "cargo test --workspace (under Xvfb + D-Bus + gnome-keyring, WebDriver tests on)"
 mkdir -p artifacts
 bash scripts/session-env.sh cargo test --workspace --locked --features tessera-e2e/e2e

@@ -1,9 +1,19 @@
 //! Tauri commands: the only door between the webview and Rust. Each command takes managed
-//! state, calls one core API and maps its error; none ever returns a token or a password.
+//! state, calls one engine API and maps its error. None returns a token or a password: the
+//! password comes in once, on sign-in or sign-up, and is wrapped (zeroized on drop) at once.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde::Serialize;
+use tauri::{AppHandle, Runtime, State};
+use tessera_session::{
+    header, probe, redact, ApiRequest, LogoutOutcome, Method, Password, Profile, ProfilesFile, Registration,
+    SessionStatus,
+};
 
-use crate::error::CommandError;
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
 
 /// Non-secret facts about the running app, shown in the UI footer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -12,12 +22,349 @@ pub struct AppInfo {
     pub version: String,
 }
 
+/// One saved profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileEntry {
+    pub name: String,
+    pub profile: Profile,
+}
+
+/// Every saved profile and the one used last.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileList {
+    pub profiles: Vec<ProfileEntry>,
+    pub last_profile: Option<String>,
+}
+
+impl From<ProfilesFile> for ProfileList {
+    fn from(file: ProfilesFile) -> Self {
+        Self {
+            profiles: file
+                .profiles
+                .into_iter()
+                .map(|(name, profile)| ProfileEntry { name, profile })
+                .collect(),
+            last_profile: file.last_profile,
+        }
+    }
+}
+
+/// What the window needs to show its first screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Start {
+    pub profiles: ProfileList,
+    pub selected: Option<String>,
+    /// The restored session of `selected`, when there is one.
+    pub status: Option<SessionStatus>,
+    /// Why the session could not be restored, or a problem with the command line.
+    pub error: Option<CommandError>,
+}
+
+/// Who is signed in, for the home screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    pub display: String,
+}
+
+/// A response shown in the request console.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsoleResponse {
+    pub status: u16,
+    pub elapsed_ms: u64,
+    /// Pretty-printed JSON, or the text; anything shaped like a JWT is redacted.
+    pub body: String,
+    /// The request was replayed once after a 401 and a refresh.
+    pub replayed: bool,
+}
+
 /// Returns the product name and version from the Tauri configuration.
 #[tauri::command]
-pub fn app_info<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> Result<AppInfo, CommandError> {
+pub fn app_info<R: Runtime>(app: AppHandle<R>) -> CommandResult<AppInfo> {
     let package = app.package_info();
     Ok(AppInfo {
         name: package.name.clone(),
         version: package.version.to_string(),
     })
+}
+
+/// Applies the command line (`--server`, `--profile`), picks the profile to open and restores
+/// its session from the keyring when there is one.
+#[tauri::command]
+pub async fn app_start<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CommandResult<Start> {
+    let mut error = state
+        .launch
+        .problems
+        .first()
+        .map(|problem| CommandError::new("invalid_arguments", problem.clone()));
+    if let (Some(url), Some(name)) = (state.launch.server.clone(), state.launch.server_profile_name()) {
+        let saved = ProfilesFile::update(&state.profiles_path(), |file| {
+            let mut profile = file.profiles.get(&name).cloned().unwrap_or_else(|| Profile::new(url.clone()));
+            profile.base_url = url.clone();
+            profile.validate()?;
+            file.upsert(&name, profile)?;
+            file.last_profile = Some(name.clone());
+            Ok(())
+        });
+        if let Err(e) = saved {
+            error = Some(e.into());
+        }
+    }
+    let file = state.load_profiles()?;
+    let selected = state
+        .launch
+        .profile
+        .clone()
+        .filter(|name| file.profiles.contains_key(name))
+        .or_else(|| file.last_profile.clone().filter(|name| file.profiles.contains_key(name)))
+        .or_else(|| file.profiles.keys().next().cloned());
+    if let Some(wanted) = &state.launch.profile {
+        if !file.profiles.contains_key(wanted) && error.is_none() {
+            error = Some(CommandError::new(
+                "unknown_profile",
+                format!("There is no profile named “{wanted}”. Add it under “Manage profiles”."),
+            ));
+        }
+    }
+    let mut status = None;
+    if let Some(name) = &selected {
+        match restore(&app, &state, name).await {
+            Ok(restored) => status = Some(restored),
+            Err(e) => error = error.or(Some(e)),
+        }
+    }
+    Ok(Start {
+        profiles: file.into(),
+        selected,
+        status,
+        error,
+    })
+}
+
+async fn restore<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) -> CommandResult<SessionStatus> {
+    let session = state.session(app, name).await?;
+    match session.restore().await {
+        Ok(status) => {
+            if status.signed_in {
+                state.keep_fresh(name).await;
+            }
+            Ok(status)
+        }
+        // Server unreachable: the tokens are still in the keyring; show the session anyway.
+        Err(e) if e.is_transient() && session.status().signed_in => {
+            state.keep_fresh(name).await;
+            Ok(session.status())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Lists every saved profile.
+#[tauri::command]
+pub fn profile_list(state: State<'_, AppState>) -> CommandResult<ProfileList> {
+    Ok(state.load_profiles()?.into())
+}
+
+/// Creates or updates a profile (renaming it when `previous_name` differs). A renamed profile
+/// signs out of its old name: keyring entries are per profile name.
+#[tauri::command]
+pub async fn profile_save<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+    previous_name: Option<String>,
+    profile: serde_json::Value,
+) -> CommandResult<ProfileList> {
+    let profile: Profile = serde_json::from_value(profile)
+        .map_err(|e| CommandError::new("invalid_profile", format!("This profile is not valid: {e}")))?;
+    profile.validate()?;
+    let renamed_from = previous_name.filter(|old| !old.is_empty() && *old != name);
+    if let Some(old) = &renamed_from {
+        sign_out_quietly(&app, &state, old).await;
+    }
+    let file = ProfilesFile::update(&state.profiles_path(), |file| {
+        if let Some(old) = &renamed_from {
+            file.remove(old);
+        }
+        file.upsert(&name, profile)?;
+        file.last_profile = Some(name.clone());
+        Ok(file.clone())
+    })?;
+    Ok(file.into())
+}
+
+/// Deletes a profile, signing it out first (blacklist, then keyring entries removed).
+#[tauri::command]
+pub async fn profile_delete<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+) -> CommandResult<ProfileList> {
+    sign_out_quietly(&app, &state, &name).await;
+    let file = ProfilesFile::update(&state.profiles_path(), |file| {
+        file.remove(&name);
+        if file.last_profile.as_deref() == Some(name.as_str()) {
+            file.last_profile = file.profiles.keys().next().cloned();
+        }
+        Ok(file.clone())
+    })?;
+    Ok(file.into())
+}
+
+async fn sign_out_quietly<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
+    if let Ok(session) = state.session(app, name).await {
+        if let Err(error) = session.logout().await {
+            tracing::warn!(profile = name, code = error.code(), "sign-out of a removed profile failed");
+        }
+    }
+    state.forget(name).await;
+}
+
+/// Remembers the profile picked on the login screen.
+#[tauri::command]
+pub fn profile_select(state: State<'_, AppState>, name: String) -> CommandResult<()> {
+    ProfilesFile::update(&state.profiles_path(), |file| {
+        file.get(&name)?;
+        file.last_profile = Some(name.clone());
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Checks that a profile's server answers like a simplejwt obtain endpoint.
+#[tauri::command]
+pub async fn profile_test(profile: serde_json::Value) -> CommandResult<probe::ProbeReport> {
+    let profile: Profile = serde_json::from_value(profile)
+        .map_err(|e| CommandError::new("invalid_profile", format!("This profile is not valid: {e}")))?;
+    Ok(probe::probe(&profile).await?)
+}
+
+/// Signs in; the password is wrapped at once and zeroized when dropped.
+#[tauri::command]
+pub async fn session_login<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    profile: String,
+    login: String,
+    password: String,
+) -> CommandResult<SessionStatus> {
+    let password = Password::new(password);
+    let session = state.session(&app, &profile).await?;
+    let status = session.login(&login, password).await?;
+    state.keep_fresh(&profile).await;
+    Ok(status)
+}
+
+/// Creates an account on the profile's registration endpoint, then signs in.
+#[tauri::command]
+pub async fn session_register<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    profile: String,
+    username: String,
+    email: String,
+    password: String,
+) -> CommandResult<SessionStatus> {
+    let password = Password::new(password);
+    let mut fields = BTreeMap::new();
+    for (key, value) in [("username", username), ("email", email)] {
+        if !value.is_empty() {
+            fields.insert(key.to_owned(), value);
+        }
+    }
+    let session = state.session(&app, &profile).await?;
+    let status = session.register(Registration { fields, password }).await?;
+    state.keep_fresh(&profile).await;
+    Ok(status)
+}
+
+/// The session's current state (expiries, claims, user), never a token.
+#[tauri::command]
+pub async fn session_status<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    profile: String,
+) -> CommandResult<SessionStatus> {
+    Ok(state.session(&app, &profile).await?.status())
+}
+
+/// Who is signed in: the profile's "me" endpoint when configured, else the token's user id.
+#[tauri::command]
+pub async fn session_user<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    profile: String,
+) -> CommandResult<UserInfo> {
+    let session = state.session(&app, &profile).await?;
+    let fallback = || {
+        let status = session.status();
+        status.user_id.map_or_else(|| "Signed in".to_owned(), |id| format!("User {id}"))
+    };
+    let Some(me_path) = session.profile().me_path.clone() else {
+        return Ok(UserInfo { display: fallback() });
+    };
+    let response = session.request(ApiRequest::get(me_path)).await?;
+    let display = response
+        .json::<serde_json::Value>()
+        .ok()
+        .filter(|_| response.is_success())
+        .and_then(|me| {
+            ["username", "email", "name"]
+                .iter()
+                .find_map(|key| me.get(*key).and_then(|v| v.as_str()).map(str::to_owned))
+        })
+        .map_or_else(fallback, |name| format!("Signed in as {name}"));
+    Ok(UserInfo { display })
+}
+
+/// Sends a request from the console through the engine's one authenticated request path.
+#[tauri::command]
+pub async fn session_request<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    profile: String,
+    method: String,
+    path: String,
+    body: Option<String>,
+) -> CommandResult<ConsoleResponse> {
+    let session = state.session(&app, &profile).await?;
+    let method = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes())
+        .map_err(|_| CommandError::new("invalid_method", format!("“{method}” is not an HTTP method.")))?;
+    if session.profile().is_auth_endpoint(&path) {
+        return Err(CommandError::new(
+            "reserved_endpoint",
+            "Token endpoints are handled by Tessera itself: use Sign in and Sign out instead.",
+        ));
+    }
+    let mut request = ApiRequest::new(method, path);
+    if let Some(body) = body.filter(|b| !b.trim().is_empty()) {
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| CommandError::new("invalid_json", format!("The body is not valid JSON: {e}")))?;
+        request = request
+            .json(&json)?
+            .header(header::ACCEPT, header::HeaderValue::from_static("application/json"));
+    }
+    let started = Instant::now();
+    let response = session.request(request).await?;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let text = match response.json::<serde_json::Value>() {
+        Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_else(|_| response.text()),
+        Err(_) => response.text(),
+    };
+    Ok(ConsoleResponse {
+        status: response.status,
+        elapsed_ms,
+        body: redact::redact_tokens(&text).into_owned(),
+        replayed: response.replayed,
+    })
+}
+
+/// Signs out: blacklists the refresh token (best effort) and clears the keyring.
+#[tauri::command]
+pub async fn session_logout<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    profile: String,
+) -> CommandResult<LogoutOutcome> {
+    state.stop_refreshing(&profile).await;
+    Ok(state.session(&app, &profile).await?.logout().await?)
 }

@@ -1,5 +1,8 @@
-//! Errors as they cross IPC: always `{code, message}` with a stable, machine-readable code,
-//! so the UI decides on `code` and shows `message` to the user.
+//! Errors as they cross IPC: always `{code, message}` (plus `fields` for per-field server
+//! validation errors) with a stable, machine-readable code, so the UI decides on `code` and
+//! shows `message` to the user. Never a token: engine errors are redacted at the source.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -10,6 +13,9 @@ pub struct CommandError {
     pub code: String,
     /// What happened and what the user can do about it.
     pub message: String,
+    /// DRF-style `{field: [messages]}` when the server rejected some fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl CommandError {
@@ -17,6 +23,24 @@ impl CommandError {
         Self {
             code: code.into(),
             message: message.into(),
+            fields: None,
         }
     }
 }
+
+impl From<tessera_session::Error> for CommandError {
+    fn from(error: tessera_session::Error) -> Self {
+        let fields = match &error {
+            tessera_session::Error::Validation { fields } => Some(fields.clone()),
+            _ => None,
+        };
+        Self {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            fields,
+        }
+    }
+}
+
+/// What every command returns.
+pub type CommandResult<T> = Result<T, CommandError>;

@@ -1,21 +1,78 @@
 //! The Tessera desktop shell: a thin Tauri layer over the Tauri-free session engine.
 //!
-//! Commands live in [`commands`], each a few lines that call one core API and map the error
+//! Commands live in [`commands`], each a few lines that call one engine API and map the error
 //! to `{code, message}`. No request, refresh or keyring logic belongs here.
 
 pub mod commands;
 pub mod error;
+pub mod launch;
+pub mod state;
+mod window_state;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-/// Builds the Tauri application with every command and plugin the main window uses.
-pub fn builder<R: tauri::Runtime>() -> tauri::Builder<R> {
-    tauri::Builder::<R>::new().invoke_handler(tauri::generate_handler![commands::app_info])
+use tauri::{Manager, Runtime};
+use tessera_session::{KeyringStore, SecretStore};
+
+use crate::launch::LaunchOptions;
+use crate::state::AppState;
+
+/// Registers every command the window may call.
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::app_start,
+        commands::profile_list,
+        commands::profile_save,
+        commands::profile_delete,
+        commands::profile_select,
+        commands::profile_test,
+        commands::session_login,
+        commands::session_register,
+        commands::session_status,
+        commands::session_user,
+        commands::session_request,
+        commands::session_logout,
+    ])
+}
+
+/// The app's state for a data directory and a secret store.
+pub fn app_state(data_dir: PathBuf, store: Arc<dyn SecretStore>, launch: LaunchOptions) -> AppState {
+    AppState::new(data_dir, store, launch)
 }
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
-    match builder::<tauri::Wry>().run(tauri::generate_context!()) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let launch = LaunchOptions::parse(std::env::args().skip(1));
+    let builder = tauri::Builder::default()
+        // First: a second launch focuses this window instead of racing it for the session.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| {
+            let data_dir = app.path().app_data_dir()?;
+            let store: Arc<dyn SecretStore> = Arc::new(KeyringStore::new(&app.config().identifier)?);
+            app.manage(app_state(data_dir, store, launch));
+            if let Some(window) = app.get_webview_window("main") {
+                window_state::track(&window);
+            }
+            Ok(())
+        });
+    match with_commands(builder).run(tauri::generate_context!()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tessera: could not start the desktop app: {error}");

@@ -1,0 +1,214 @@
+//! The command line's shape (clap derive): every flag and subcommand, with the help text and
+//! the exit codes documented in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success (a 2xx response)
+  1  the server answered with an HTTP error status
+  2  usage error: bad flags, unknown profile, malformed URL, invalid JSON, missing password
+  3  login required or session expired (sign in again)
+  4  network or TLS failure (server down, timeout, untrusted certificate)
+  5  the OS keyring is unavailable (locked or no Secret Service)
+
+The CLI shares the desktop app's profiles file, keyring entries and refresh lock: a sign-in in
+one is a sign-in in the other. Tokens are never printed.";
+
+/// Tessera's QA command line: sign in to a Django/simplejwt API and send authenticated requests.
+#[derive(Debug, Parser)]
+#[command(name = "tessera-cli", version, about, after_long_help = EXIT_CODES_HELP)]
+#[command(group(ArgGroup::new("target").args(["profile", "server"])))]
+pub struct Cli {
+    /// Use this saved profile (default: the profile used last).
+    #[arg(long, global = true, value_name = "NAME", env = "TESSERA_PROFILE")]
+    pub profile: Option<String>,
+    /// Use an ad-hoc profile for this server URL (simplejwt defaults), without saving it.
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// Print session events (refreshed, replayed after 401, ...) to stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// The data directory holding profiles.json and the refresh locks (default: the app's).
+    #[arg(long, global = true, value_name = "DIR", env = "TESSERA_DATA_DIR", hide = true)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage saved profiles (named backends).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Sign in and store the tokens in the OS keyring.
+    Login(LoginArgs),
+    /// Show who is signed in and when the tokens expire (never the tokens).
+    Status(StatusArgs),
+    /// Send an authenticated request (refreshed before expiry, replayed once after a 401).
+    Request(RequestArgs),
+    /// Sign out: blacklist the refresh token (if configured) and clear the keyring.
+    Logout,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List saved profiles.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one profile's settings.
+    Show {
+        name: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a profile.
+    Add {
+        name: String,
+        /// The API's base URL, e.g. https://staging.example.com/
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        fields: ProfileFields,
+    },
+    /// Change some settings of a profile.
+    Edit {
+        name: String,
+        /// A new base URL.
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        fields: ProfileFields,
+    },
+    /// Remove a profile (signs it out first).
+    Remove { name: String },
+    /// Make a profile the default.
+    Use { name: String },
+}
+
+/// Every profile setting of the session engine. Unset flags leave a setting as it is.
+#[derive(Debug, Default, Args)]
+pub struct ProfileFields {
+    /// Token obtain path.
+    #[arg(long, value_name = "PATH")]
+    pub obtain_path: Option<String>,
+    /// Token refresh path.
+    #[arg(long, value_name = "PATH")]
+    pub refresh_path: Option<String>,
+    /// Token verify path ("none" to switch it off).
+    #[arg(long, value_name = "PATH")]
+    pub verify_path: Option<String>,
+    /// Token blacklist path used on logout ("none" to switch it off).
+    #[arg(long, value_name = "PATH")]
+    pub blacklist_path: Option<String>,
+    /// Registration path ("none" to switch it off).
+    #[arg(long, value_name = "PATH")]
+    pub registration_path: Option<String>,
+    /// Current-user path shown by `status` ("none" to switch it off).
+    #[arg(long, value_name = "PATH")]
+    pub me_path: Option<String>,
+    /// Login field name (`username`, `email`, ...).
+    #[arg(long, value_name = "FIELD")]
+    pub login_field: Option<String>,
+    /// Password field name.
+    #[arg(long, value_name = "FIELD")]
+    pub password_field: Option<String>,
+    /// Access token field in responses (`access` or `access_token`).
+    #[arg(long, value_name = "FIELD")]
+    pub access_field: Option<String>,
+    /// Refresh token field in responses (`refresh` or `refresh_token`).
+    #[arg(long, value_name = "FIELD")]
+    pub refresh_field: Option<String>,
+    /// Refresh token field in refresh and blacklist request bodies.
+    #[arg(long, value_name = "FIELD")]
+    pub refresh_request_field: Option<String>,
+    /// Use the field names of custom Django login views (`access_token`/`refresh_token`).
+    #[arg(long)]
+    pub custom_view_fields: bool,
+    /// Sliding-token mode (simplejwt sliding views).
+    #[arg(long, value_name = "BOOL")]
+    pub sliding: Option<bool>,
+    /// Token field in sliding-mode responses and refresh bodies.
+    #[arg(long, value_name = "FIELD")]
+    pub sliding_token_field: Option<String>,
+    /// Authorization header type.
+    #[arg(long, value_name = "TYPE")]
+    pub auth_header_type: Option<String>,
+    /// The user id claim (simplejwt USER_ID_CLAIM).
+    #[arg(long, value_name = "CLAIM")]
+    pub user_id_claim: Option<String>,
+    /// Refresh this many seconds before expiry.
+    #[arg(long, value_name = "SECS")]
+    pub refresh_margin: Option<u64>,
+    /// Total time allowed for one request, seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Time allowed to connect, seconds.
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// A PEM CA certificate trusted for this profile only ("none" to remove).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<String>,
+    /// A proxy URL for this profile ("none" to remove).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Allow plain http:// to a host other than this machine (credentials in clear text).
+    #[arg(long, value_name = "BOOL")]
+    pub allow_insecure_http: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The username (or email, per the profile's login field).
+    #[arg(long, short, value_name = "USER")]
+    pub username: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Pretty,
+    Raw,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("payload").args(["json", "data"])))]
+pub struct RequestArgs {
+    /// HTTP method (GET, POST, PUT, PATCH, DELETE, ...).
+    pub method: String,
+    /// Path on the profile's server (or an absolute URL on the same origin).
+    pub path: String,
+    /// A JSON body (validated before sending).
+    #[arg(long, value_name = "BODY")]
+    pub json: Option<String>,
+    /// A body: literal text, @FILE to read a file, @- to read standard input.
+    #[arg(long, short, value_name = "DATA")]
+    pub data: Option<String>,
+    /// An extra header, 'Name: value' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Response body format (default: pretty on a terminal, raw otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+}

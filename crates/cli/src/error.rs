@@ -1,0 +1,81 @@
+//! The CLI's errors and the exit code each one maps to (documented in `--help` and the README).
+//! Engine errors keep their stable code; the message says what to do.
+
+use tessera_session::Error as EngineError;
+
+/// Exit codes, as documented.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const HTTP_ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const LOGIN_REQUIRED: u8 = 3;
+    pub const NETWORK: u8 = 4;
+    pub const KEYRING: u8 = 5;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad flags or input the user can fix.
+    #[error("{0}")]
+    Usage(String),
+    /// The server answered with an error status.
+    #[error("the server answered {status}")]
+    HttpStatus { status: u16 },
+    /// An error from the session engine.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Reading or writing a local file or stream.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::Usage(message.into())
+    }
+
+    /// A stable machine code, as the engine's.
+    pub fn code(&self) -> &str {
+        match self {
+            CliError::Usage(_) => "usage",
+            CliError::HttpStatus { .. } => "http_error",
+            CliError::Engine(e) => e.code(),
+            CliError::Io { .. } => "io",
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => exit::USAGE,
+            CliError::HttpStatus { .. } | CliError::Io { .. } => exit::HTTP_ERROR,
+            CliError::Engine(e) => match e.code() {
+                "session_expired" | "login_required" | "invalid_credentials" | "token_rejected" => {
+                    exit::LOGIN_REQUIRED
+                }
+                "network" | "timeout" | "tls" | "lock_timeout" => exit::NETWORK,
+                "keyring_unavailable" => exit::KEYRING,
+                "invalid_profile" | "profile_not_found" | "profiles_file_corrupt" | "insecure_url"
+                | "cross_origin" | "not_supported" => exit::USAGE,
+                _ => exit::HTTP_ERROR,
+            },
+        }
+    }
+}
+
+pub type CliResult<T> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_and_http_errors_map_to_their_codes() {
+        assert_eq!(CliError::usage("x").exit_code(), exit::USAGE);
+        assert_eq!(CliError::HttpStatus { status: 404 }.exit_code(), exit::HTTP_ERROR);
+    }
+}

@@ -1,0 +1,145 @@
+//! What the CLI prints: human text by default, JSON with `--json`. Tokens are never printed,
+//! and anything shaped like a JWT in a response body is redacted.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tessera_session::{redact, Profile, ProfilesFile, SessionStatus};
+
+pub fn profile_list(file: &ProfilesFile, json: bool) {
+    if json {
+        let list: Vec<_> = file
+            .profiles
+            .iter()
+            .map(|(name, p)| serde_json::json!({ "name": name, "base_url": p.base_url, "default": file.last_profile.as_deref() == Some(name.as_str()) }))
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+        return;
+    }
+    if file.profiles.is_empty() {
+        eprintln!("no profiles yet: add one with `tessera-cli profile add NAME --url URL`");
+    }
+    for (name, p) in &file.profiles {
+        let mark = if file.last_profile.as_deref() == Some(name.as_str()) { "*" } else { " " };
+        println!("{mark} {name}\t{}", p.base_url);
+    }
+}
+
+pub fn profile(name: &str, p: &Profile, json: bool) {
+    let value = serde_json::to_value(p).unwrap_or_default();
+    if json {
+        println!("{}", serde_json::json!({ "name": name, "profile": value }));
+    } else {
+        println!("{name}");
+        if let serde_json::Value::Object(map) = value {
+            for (key, v) in map {
+                let shown = match v {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Null => "(none)".to_owned(),
+                    other => other.to_string(),
+                };
+                println!("  {key:<24} {shown}");
+            }
+        }
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// "in 4 min 12 s" / "3 s ago".
+pub fn relative(at: i64, now: i64) -> String {
+    let delta = at - now;
+    let s = delta.unsigned_abs();
+    let span = if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min {} s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{} h {} min", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{} d {} h", s / 86_400, (s % 86_400) / 3600)
+    };
+    if delta >= 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
+pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: bool) {
+    let server_now = now_secs() + status.clock_offset_ms / 1000;
+    let refresh_due = status.next_refresh_at.is_some_and(|at| at <= server_now);
+    if json {
+        let mut value = serde_json::to_value(status).unwrap_or_default();
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert("base_url".into(), base_url.into());
+            map.insert("refresh_due".into(), refresh_due.into());
+            if let Some(user) = user {
+                map.insert("user".into(), user.into());
+            }
+        }
+        println!("{value}");
+        return;
+    }
+    println!("profile   {} ({base_url})", status.profile);
+    if !status.signed_in {
+        println!("signed in no{}", status.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default());
+        return;
+    }
+    let who = user
+        .map(str::to_owned)
+        .or_else(|| status.user_id.as_ref().map(|id| format!("user id {id}")))
+        .unwrap_or_else(|| "yes".to_owned());
+    println!("signed in {who}");
+    if let Some(at) = status.access_expires_at {
+        let state = if status.access_expired { "expired" } else { "expires" };
+        println!("access    {state} {}", relative(at, server_now));
+    }
+    if let Some(at) = status.refresh_expires_at {
+        println!("session   renewable until {}", relative(at, server_now));
+    }
+    match status.next_refresh_at {
+        Some(_) if refresh_due => println!("refresh   due now (the next request refreshes first)"),
+        Some(at) => println!("refresh   due {}", relative(at, server_now)),
+        None => {}
+    }
+    if status.clock_offset_ms.abs() >= 1000 {
+        let side = if status.clock_offset_ms > 0 { "ahead" } else { "behind" };
+        println!("clock     server {side} by {} s", status.clock_offset_ms.abs() / 1000);
+    }
+}
+
+/// The response body to stdout: pretty JSON when asked (or on a terminal), raw otherwise.
+pub fn body(bytes: &[u8], pretty: bool) -> std::io::Result<()> {
+    let text = String::from_utf8_lossy(bytes);
+    let shown = if pretty {
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_else(|_| text.clone().into_owned()) + "\n",
+            Err(_) => text.clone().into_owned(),
+        }
+    } else {
+        text.clone().into_owned()
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(redact::redact_tokens(&shown).as_bytes())?;
+    stdout.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(100, 100), "in 0 s");
+        assert_eq!(relative(160, 100), "in 1 min 0 s");
+        assert_eq!(relative(90, 100), "10 s ago");
+        assert_eq!(relative(100 + 7200 + 60, 100), "in 2 h 1 min");
+        assert_eq!(relative(100 + 2 * 86_400, 100), "in 2 d 0 h");
+    }
+}

@@ -1,0 +1,121 @@
+//! Every Tauri command, called through Tauri's mock runtime the way the webview calls it,
+//! against a real reference backend: none of their answers (results or errors) may carry a
+//! token. The tokens to look for are read back from the secret store the app wrote them to.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindowBuilder;
+use tessera_app::launch::LaunchOptions;
+use tessera_session::{FakeStore, SecretStore};
+use tessera_testkit::{BackendKind, ServerOptions, TestServer};
+
+fn invoke<R: tauri::Runtime>(webview: &tauri::WebviewWindow<R>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    tauri::test::get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+/// Every JWT-looking string (three base64url segments, the first starting `eyJ`) in `text`.
+fn jwts_in(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .filter(|w| w.starts_with("eyJ") && w.matches('.').count() == 2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_command_ever_returns_a_token() {
+    let server = TestServer::start(BackendKind::Rust, ServerOptions::default()).await.unwrap();
+    let (user, password) = ServerOptions::default().users[0].clone();
+    let data = tempfile::tempdir().unwrap();
+    let store = Arc::new(FakeStore::new());
+    let launch = LaunchOptions::parse(["--server".to_owned(), server.base_url().to_string(), "--profile".to_owned(), "it".to_owned()]);
+    let state = tessera_app::app_state(data.path().to_path_buf(), store.clone() as Arc<dyn SecretStore>, launch);
+
+    let app = tessera_app::with_commands(mock_builder())
+        .manage(state)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+
+    let mut answers: Vec<(String, Result<Value, Value>)> = Vec::new();
+    let mut call = |cmd: &str, args: Value| {
+        let answer = invoke(&webview, cmd, args);
+        answers.push((cmd.to_owned(), answer.clone()));
+        answer
+    };
+
+    call("app_info", json!({})).unwrap();
+    let start = call("app_start", json!({})).unwrap();
+    assert_eq!(start["selected"], "it", "{start}");
+    let mut profile = start["profiles"]["profiles"][0]["profile"].clone();
+    profile["me_path"] = json!("/api/me/");
+    profile["registration_path"] = json!("/api/register/");
+    call("profile_save", json!({ "name": "it", "previousName": "it", "profile": profile })).unwrap();
+    call("profile_list", json!({})).unwrap();
+    call("profile_select", json!({ "name": "it" })).unwrap();
+    call("profile_test", json!({ "profile": profile })).unwrap();
+
+    // A wrong password is an error with a stable code, and nothing is stored.
+    let wrong = call("session_login", json!({ "profile": "it", "login": user, "password": "wrong" })).unwrap_err();
+    assert_eq!(wrong["code"], "invalid_credentials", "{wrong}");
+    assert!(store.snapshot().is_empty(), "a failed sign-in wrote to the keyring");
+
+    let status = call("session_login", json!({ "profile": "it", "login": user, "password": password })).unwrap();
+    assert_eq!(status["signed_in"], true, "{status}");
+    call("session_status", json!({ "profile": "it" })).unwrap();
+    let who = call("session_user", json!({ "profile": "it" })).unwrap();
+    assert_eq!(who["display"], format!("Signed in as {user}"));
+    let hello = call("session_request", json!({ "profile": "it", "method": "GET", "path": "/api/hello/", "body": null })).unwrap();
+    assert_eq!(hello["status"], 200, "{hello}");
+    let echo = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/echo/", "body": "{\"a\": [1, 2]}" })).unwrap();
+    assert!(echo["body"].as_str().unwrap().contains("\"a\""), "{echo}");
+    let bad_json = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/echo/", "body": "{nope" })).unwrap_err();
+    assert_eq!(bad_json["code"], "invalid_json");
+    // The console refuses the token endpoints: their answers are tokens.
+    let reserved = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/token/refresh/", "body": "{}" })).unwrap_err();
+    assert_eq!(reserved["code"], "reserved_endpoint");
+
+    // The tokens the app holds, read back from its secret store.
+    let stored: String = store.snapshot().values().cloned().collect::<Vec<_>>().join("\n");
+    let tokens = jwts_in(&stored);
+    assert!(tokens.len() >= 2, "expected the access and refresh tokens in the store");
+
+    let registration = call("session_register", json!({ "profile": "it", "username": "newbie", "email": "not-an-email", "password": "x" })).unwrap_err();
+    assert_eq!(registration["code"], "validation", "{registration}");
+    assert!(registration["fields"]["email"].is_array(), "{registration}");
+
+    call("session_logout", json!({ "profile": "it" })).unwrap();
+    assert!(store.snapshot().is_empty(), "sign-out left keyring entries");
+    call("profile_delete", json!({ "name": "it" })).unwrap();
+
+    let called: std::collections::BTreeSet<&str> = answers.iter().map(|(cmd, _)| cmd.as_str()).collect();
+    for command in [
+        "app_info", "app_start", "profile_list", "profile_save", "profile_delete", "profile_select", "profile_test",
+        "session_login", "session_register", "session_status", "session_user", "session_request", "session_logout",
+    ] {
+        assert!(called.contains(command), "{command} was not exercised");
+    }
+    for (cmd, answer) in &answers {
+        let text = match answer {
+            Ok(v) | Err(v) => v.to_string(),
+        };
+        assert!(!text.contains("eyJ"), "{cmd} returned something JWT-shaped: {text}");
+        for token in &tokens {
+            assert!(!text.contains(token.as_str()), "{cmd} returned a token");
+        }
+        assert!(!text.contains(&password), "{cmd} returned the password");
+    }
+}
