@@ -63,6 +63,12 @@ pub struct Driver {
 impl Driver {
     /// Starts `tauri-driver` on free loopback ports and waits until it answers.
     pub async fn start() -> Result<Self> {
+        Self::start_with_env(&[]).await
+    }
+
+    /// Like [`Driver::start`], with extra environment variables for the app it launches
+    /// (e.g. its own `XDG_DATA_HOME`, so each test has its own profiles file).
+    pub async fn start_with_env(env: &[(&str, &std::ffi::OsStr)]) -> Result<Self> {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             bail!("no display: run the end-to-end tests through `bash scripts/test.sh` (it starts Xvfb)");
         }
@@ -71,6 +77,7 @@ impl Driver {
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".to_owned());
         let child = Command::new(&driver)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -136,4 +143,11 @@ pub async fn save_screenshot(client: &Client, name: &str) -> Result<PathBuf> {
 /// The `data-testid` locator used across the UI.
 pub fn testid(id: &str) -> String {
     format!("[data-testid='{id}']")
+}
+
+/// Only one Tessera may run at a time (single-instance plugin): tests that launch the app hold
+/// this lock for as long as their app runs.
+pub async fn app_slot() -> tokio::sync::MutexGuard<'static, ()> {
+    static SLOT: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    SLOT.get_or_init(|| tokio::sync::Mutex::new(())).lock().await
 }

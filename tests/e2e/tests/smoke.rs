@@ -2,12 +2,14 @@
 //! field can take focus.
 
 use fantoccini::Locator;
-use tessera_e2e::{app_binary, save_screenshot, testid, wait_until_ready, Driver};
+use tessera_e2e::{app_binary, app_slot, save_screenshot, testid, wait_until_ready, Driver};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_screen_renders_with_a_focusable_password_field() -> anyhow::Result<()> {
     let app = app_binary()?;
-    let driver = Driver::start().await?;
+    let _slot = app_slot().await;
+    let data = tempfile::tempdir()?;
+    let driver = Driver::start_with_env(&[("XDG_DATA_HOME", data.path().as_os_str())]).await?;
     let client = driver.launch(&app, &[]).await?;
 
     let result = async {

@@ -1,0 +1,126 @@
+//! The cross-process refresh lock.
+//!
+//! The desktop app and any number of CLI processes share one session. Only one of them may
+//! spend a refresh token at a time (with rotation + blacklist, the second would be refused and
+//! end the session). Refreshes therefore run under an exclusive OS file lock (`flock` /
+//! `LockFileEx` via `fs4`) on `<lock dir>/<profile>.refresh.lock`; whoever gets it re-reads the
+//! keyring before refreshing. The lock is taken with non-blocking attempts in a loop (so a task
+//! waiting for it can be cancelled and never pins a thread) and given up after a timeout. The OS
+//! releases it when the holder exits or crashes.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// A held refresh lock; released on drop.
+#[derive(Debug)]
+pub struct RefreshLockGuard {
+    file: File,
+    path: PathBuf,
+}
+
+impl RefreshLockGuard {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RefreshLockGuard {
+    fn drop(&mut self) {
+        if let Err(e) = fs4::FileExt::unlock(&self.file) {
+            tracing::warn!(error = %e, "could not release the refresh lock (the OS releases it on close)");
+        }
+    }
+}
+
+/// The lock file of a profile.
+pub fn lock_file(dir: &Path, profile: &str) -> PathBuf {
+    dir.join(format!("{profile}.refresh.lock"))
+}
+
+/// Takes the profile's refresh lock, waiting at most `timeout`.
+pub async fn acquire(dir: &Path, profile: &str, timeout: Duration) -> Result<RefreshLockGuard> {
+    let path = lock_file(dir, profile);
+    let open_path = path.clone();
+    let dir = dir.to_path_buf();
+    let file = tokio::task::spawn_blocking(move || -> Result<File> {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&open_path)
+            .map_err(|e| Error::io(&open_path, &e))
+    })
+    .await
+    .map_err(|e| Error::internal(format!("lock task failed: {e}")))??;
+
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => {
+                tracing::trace!(
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "refresh lock taken"
+                );
+                return Ok(RefreshLockGuard { file, path });
+            }
+            Err(fs4::TryLockError::WouldBlock) => {
+                if started.elapsed() >= timeout {
+                    return Err(Error::LockTimeout {
+                        secs: timeout.as_secs().max(1),
+                    });
+                }
+                let jitter = Duration::from_millis(fastrand::u64(..=pause.as_millis() as u64));
+                tokio::time::sleep(pause + jitter).await;
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(fs4::TryLockError::Error(e)) => return Err(Error::io(&path, &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire(dir.path(), "p", Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(first.path().ends_with("p.refresh.lock"));
+        // A second open file description (as another process would have) cannot take it.
+        let err = acquire(dir.path(), "p", Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "lock_timeout");
+        // Other profiles are independent.
+        let _other = acquire(dir.path(), "q", Duration::from_millis(50))
+            .await
+            .unwrap();
+        drop(first);
+        let _again = acquire(dir.path(), "p", Duration::from_millis(50))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gets_the_lock_when_it_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = acquire(dir.path(), "p", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let path = dir.path().to_path_buf();
+        let waiter =
+            tokio::spawn(async move { acquire(&path, "p", Duration::from_secs(10)).await });
+        tokio::task::yield_now().await;
+        drop(held);
+        waiter.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,306 @@
+//! The one authenticated request path, used by the app and the CLI alike.
+//!
+//! Before sending, the access token's expiry is checked against the (server-time) clock — a
+//! timer that slept through expiry is never trusted — and a due token is refreshed first
+//! (single-flight). The request carries `Authorization: <type> <access>` (marked sensitive).
+//! A 401 whose body says `"code": "token_not_valid"` causes one refresh and one replay with the
+//! identical buffered body; a second 401 is returned to the caller as it is. Other 401 codes
+//! (`user_inactive`, `bad_authorization_header`, ...) and 403 are returned untouched. A
+//! streaming body is sent once and never replayed. After a network error, idempotent methods
+//! are retried once; others never are (the server may have acted on them).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::events::SessionEvent;
+use crate::refresh::{ensure_fresh, Trigger};
+use crate::secret::AccessToken;
+use crate::session::Inner;
+use crate::transport::HttpResponse;
+use crate::wire::parse_error_body;
+
+enum Body {
+    Empty,
+    Buffered(Bytes),
+    Streaming(Option<reqwest::Body>),
+}
+
+/// An authenticated API request.
+pub struct ApiRequest {
+    method: Method,
+    target: String,
+    headers: HeaderMap,
+    body: Body,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiRequest {
+    /// A request to `target`: a path under the profile's base URL, or an absolute URL on the
+    /// profile's origin.
+    pub fn new(method: Method, target: impl Into<String>) -> Self {
+        Self {
+            method,
+            target: target.into(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            timeout: None,
+        }
+    }
+
+    /// `GET target`.
+    pub fn get(target: impl Into<String>) -> Self {
+        Self::new(Method::GET, target)
+    }
+
+    /// `POST target`.
+    pub fn post(target: impl Into<String>) -> Self {
+        Self::new(Method::POST, target)
+    }
+
+    /// Adds a header (an `Authorization` header is replaced by the session's).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// A buffered body (replayable).
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Body::Buffered(body.into());
+        self
+    }
+
+    /// A JSON body (replayable), with `Content-Type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::internal(format!("cannot encode the request body: {e}")))?;
+        self.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.body = Body::Buffered(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// A streaming body: sent once, never replayed after a 401 or retried after a network error.
+    pub fn streaming_body(mut self, body: reqwest::Body) -> Self {
+        self.body = Body::Streaming(Some(body));
+        self
+    }
+
+    /// A timeout for this request instead of the profile's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+}
+
+/// A response to an [`ApiRequest`], read in full.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+    /// Final URL.
+    pub url: Url,
+    /// Whether the request was replayed after a 401 and a refresh.
+    pub replayed: bool,
+}
+
+impl ApiResponse {
+    /// 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::bad_response(format!("the response is not the expected JSON ({e})"))
+        })
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn from_http(response: HttpResponse, replayed: bool) -> Self {
+        Self {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+            url: response.url,
+            replayed,
+        }
+    }
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+/// simplejwt's "this token is expired/invalid" 401 — the only one a refresh can cure.
+fn is_token_not_valid(response: &HttpResponse) -> bool {
+    response.status == 401
+        && parse_error_body(&response.body).code.as_deref() == Some("token_not_valid")
+}
+
+struct Credentials {
+    access: AccessToken,
+    generation: u64,
+    flights: u64,
+}
+
+/// Current token, refreshed first if due.
+async fn credentials(inner: &Arc<Inner>) -> Result<Credentials> {
+    let (creds, due, expired) = {
+        let state = inner.read_state();
+        let active = state
+            .active
+            .as_ref()
+            .ok_or_else(|| Inner::signed_out_error(&state))?;
+        (
+            Credentials {
+                access: active.access.clone(),
+                generation: state.generation,
+                flights: state.flights,
+            },
+            inner.needs_refresh(active),
+            inner.is_expired(active),
+        )
+    };
+    if !due {
+        return Ok(creds);
+    }
+    match ensure_fresh(inner, creds.generation, creds.flights, Trigger::Expiring).await {
+        Ok(()) => {
+            let state = inner.read_state();
+            let active = state
+                .active
+                .as_ref()
+                .ok_or_else(|| Inner::signed_out_error(&state))?;
+            Ok(Credentials {
+                access: active.access.clone(),
+                generation: state.generation,
+                flights: state.flights,
+            })
+        }
+        // A proactive refresh failed transiently but the token still works: use it.
+        Err(e) if e.is_transient() && !expired => {
+            tracing::debug!(profile = %inner.name, code = e.code(), "proactive refresh failed; token still valid");
+            Ok(creds)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn authorization(inner: &Inner, access: &AccessToken) -> Result<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!(
+        "{} {}",
+        inner.profile.auth_header_type,
+        access.expose_secret()
+    ))
+    .map_err(|_| {
+        Error::bad_response("the access token contains characters not allowed in a header")
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+pub(crate) async fn execute(inner: &Arc<Inner>, mut request: ApiRequest) -> Result<ApiResponse> {
+    let url = inner.transport.resolve(&request.target)?;
+    request.headers.remove(AUTHORIZATION);
+    let mut replayed = false;
+    loop {
+        let creds = credentials(inner).await?;
+        let mut headers = request.headers.clone();
+        headers.insert(AUTHORIZATION, authorization(inner, &creds.access)?);
+        let response = send_with_retry(inner, &mut request, &url, headers).await?;
+        if !replayed && is_token_not_valid(&response) {
+            if matches!(request.body, Body::Streaming(_)) {
+                tracing::debug!(profile = %inner.name, "401 on a streaming body: not replayable");
+                return Ok(ApiResponse::from_http(response, false));
+            }
+            tracing::debug!(profile = %inner.name, method = %request.method, path = url.path(), "401 token_not_valid; refreshing and replaying once");
+            ensure_fresh(
+                inner,
+                creds.generation,
+                creds.flights,
+                Trigger::Unauthorized,
+            )
+            .await?;
+            replayed = true;
+            inner.emit(SessionEvent::ReplayedAfter401 {
+                profile: inner.name.clone(),
+                method: request.method.to_string(),
+                path: url.path().to_owned(),
+            });
+            continue;
+        }
+        return Ok(ApiResponse::from_http(response, replayed));
+    }
+}
+
+async fn send_with_retry(
+    inner: &Inner,
+    request: &mut ApiRequest,
+    url: &Url,
+    headers: HeaderMap,
+) -> Result<HttpResponse> {
+    let retryable = is_idempotent(&request.method) && !matches!(request.body, Body::Streaming(_));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let body =
+            match &mut request.body {
+                Body::Empty => None,
+                Body::Buffered(bytes) => Some(reqwest::Body::from(bytes.clone())),
+                Body::Streaming(body) => Some(body.take().ok_or_else(|| {
+                    Error::internal("a streaming request body cannot be sent twice")
+                })?),
+            };
+        let result = inner
+            .transport
+            .send_api(
+                request.method.clone(),
+                url.clone(),
+                headers.clone(),
+                body,
+                request.timeout,
+            )
+            .await;
+        match result {
+            Err(Error::Network { detail }) if retryable && attempt < 2 => {
+                tracing::debug!(profile = %inner.name, %detail, "network error on an idempotent request; retrying once");
+                tokio::time::sleep(Duration::from_millis(100 + fastrand::u64(..200))).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! The session engine's facade: one [`Session`] per profile, shared by every task of a process.
+//!
+//! It owns the profile's transport, the vault (keyring), the refresh lock directory, the clock
+//! and the in-memory state, and exposes the operations the app and the CLI call: `login`,
+//! `register`, `restore`, `status`, `request`, `refresh_now`, `logout`, `subscribe`,
+//! `spawn_auto_refresh`. The flows themselves live in `signin.rs`, `refresh.rs` and `request.rs`.
+//! `Session` is cheap to clone (an `Arc`).
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::claims::{decode_unverified, Claims, TokenVerifier};
+use crate::clock::{unix_millis, Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::events::SessionEvent;
+use crate::profile::Profile;
+use crate::profiles_file::validate_profile_name;
+use crate::refresh::{self, RetryPolicy, Trigger};
+use crate::request::{self, ApiRequest, ApiResponse};
+use crate::secret::{AccessToken, Password, RefreshToken};
+use crate::signin::{self, LogoutOutcome, Registration};
+use crate::status::SessionStatus;
+use crate::store::SecretStore;
+use crate::transport::Transport;
+use crate::vault::{StoredSession, Vault};
+
+/// Tunables that are not profile settings.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Give up on a keyring call after this long (`keyring_unavailable`).
+    pub keyring_timeout: Duration,
+    /// Give up waiting for another process's refresh after this long (`lock_timeout`).
+    pub lock_timeout: Duration,
+    /// Retries of a refresh that failed transiently.
+    pub retry: RetryPolicy,
+    /// Total time allowed for the best-effort blacklist call on logout.
+    pub logout_timeout: Duration,
+    /// Largest response body read.
+    pub max_response_bytes: usize,
+    /// The background refresher re-reads the wall clock at least this often (sleep/wake).
+    pub auto_refresh_max_nap: Duration,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            keyring_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(90),
+            retry: RetryPolicy::default(),
+            logout_timeout: Duration::from_secs(3),
+            max_response_bytes: 16 * 1024 * 1024,
+            auto_refresh_max_nap: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a [`Session`] is built from.
+pub struct SessionConfig {
+    /// The profile's name (keyring account and lock file name).
+    pub profile_name: String,
+    /// The profile.
+    pub profile: Profile,
+    /// Where tokens are kept ([`crate::KeyringStore`] in the app and CLI).
+    pub store: Arc<dyn SecretStore>,
+    /// Directory for the cross-process refresh lock files (shared by the app and the CLI).
+    pub lock_dir: PathBuf,
+    /// The wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Tunables.
+    pub options: SessionOptions,
+}
+
+impl SessionConfig {
+    /// A configuration with the system clock and default options.
+    pub fn new(
+        profile_name: &str,
+        profile: Profile,
+        store: Arc<dyn SecretStore>,
+        lock_dir: PathBuf,
+    ) -> Self {
+        Self {
+            profile_name: profile_name.to_owned(),
+            profile,
+            store,
+            lock_dir,
+            clock: Arc::new(SystemClock),
+            options: SessionOptions::default(),
+        }
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the options.
+    pub fn with_options(mut self, options: SessionOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// Tokens held in memory, with what was read from them.
+#[derive(Debug, Clone)]
+pub(crate) struct Active {
+    pub access: AccessToken,
+    pub refresh: Option<RefreshToken>,
+    pub access_claims: Claims,
+    pub refresh_claims: Option<Claims>,
+    pub offset_ms: i64,
+}
+
+impl Active {
+    pub(crate) fn to_stored(&self, origin: String) -> StoredSession {
+        StoredSession {
+            access: self.access.clone(),
+            refresh: self.refresh.clone(),
+            origin,
+            offset_ms: self.offset_ms,
+        }
+    }
+
+    pub(crate) fn same_tokens(&self, other: &StoredSession) -> bool {
+        let refresh_same = match (&self.refresh, &other.refresh) {
+            (Some(a), Some(b)) => a.same_as(b),
+            (None, None) => true,
+            _ => false,
+        };
+        self.access.same_as(&other.access) && refresh_same
+    }
+
+    /// Until when the session can be renewed, Unix seconds server time.
+    pub(crate) fn renewable_until(&self, sliding: bool) -> Option<i64> {
+        if sliding {
+            self.access_claims.refresh_exp
+        } else {
+            self.refresh_claims.as_ref().and_then(|c| c.exp)
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub active: Option<Active>,
+    /// Why there are no tokens (what a request gets instead), when known.
+    pub ended: Option<Error>,
+    /// Bumped whenever the tokens change (login, refresh, adoption, sign-out).
+    pub generation: u64,
+    /// Bumped whenever a refresh attempt finishes, successful or not.
+    pub flights: u64,
+    /// The last failed refresh, by flight number: handed to everyone who waited for it.
+    pub last_failure: Option<(u64, Error)>,
+}
+
+pub(crate) struct Inner {
+    pub name: String,
+    pub profile: Profile,
+    pub transport: Transport,
+    pub vault: Vault,
+    pub lock_dir: PathBuf,
+    pub clock: Arc<dyn Clock>,
+    pub options: SessionOptions,
+    pub verifier: Option<TokenVerifier>,
+    pub state: RwLock<State>,
+    /// Single-flight gate: one refresh at a time in this process.
+    pub gate: Arc<tokio::sync::Mutex<()>>,
+    pub events: broadcast::Sender<SessionEvent>,
+}
+
+impl Inner {
+    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn emit(&self, event: SessionEvent) {
+        tracing::debug!(event = event.name(), profile = %self.name, "session event");
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        unix_millis(self.clock.now())
+    }
+
+    /// The error for "no tokens in memory".
+    pub(crate) fn signed_out_error(state: &State) -> Error {
+        state.ended.clone().unwrap_or_else(|| Error::LoginRequired {
+            reason: "not signed in".into(),
+        })
+    }
+
+    /// Decodes (and, when configured, verifies) a token pair into an [`Active`].
+    pub(crate) async fn accept_tokens(
+        &self,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+        offset_ms: i64,
+        verify: bool,
+    ) -> Result<Active> {
+        let claim = &self.profile.user_id_claim;
+        let (access_claims, refresh_claims) = match (&self.verifier, verify) {
+            (Some(verifier), true) => {
+                let now_server = (self.now_ms() + offset_ms).div_euclid(1000);
+                for token in [
+                    Some(access.expose_secret()),
+                    refresh.as_ref().map(RefreshToken::expose_secret),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    if verifier.needs_jwks(token) {
+                        if let Some(url) = verifier.jwks_url() {
+                            let response = self.transport.get_auth(url.clone()).await?;
+                            if response.status != 200 {
+                                return Err(Error::Http {
+                                    status: response.status,
+                                    endpoint: "JWKS".into(),
+                                    detail: None,
+                                });
+                            }
+                            verifier.set_jwks(&response.body)?;
+                        }
+                    }
+                }
+                let access_type = if self.profile.sliding {
+                    "sliding"
+                } else {
+                    "access"
+                };
+                let access_claims =
+                    verifier.verify(access.expose_secret(), access_type, now_server)?;
+                let refresh_claims = match &refresh {
+                    Some(r) => Some(verifier.verify(r.expose_secret(), "refresh", now_server)?),
+                    None => None,
+                };
+                (access_claims, refresh_claims)
+            }
+            _ => {
+                let access_claims = decode_unverified(access.expose_secret(), claim)?;
+                let refresh_claims = match &refresh {
+                    Some(r) => Some(decode_unverified(r.expose_secret(), claim)?),
+                    None => None,
+                };
+                (access_claims, refresh_claims)
+            }
+        };
+        if let Some(kind) = access_claims.token_type.as_deref() {
+            let expected = if self.profile.sliding {
+                "sliding"
+            } else {
+                "access"
+            };
+            if kind != expected {
+                return Err(Error::bad_response(format!(
+                    "the server sent a {kind:?} token where an {expected:?} token belongs; check the profile's field names and sliding mode"
+                )));
+            }
+        }
+        Ok(Active {
+            access,
+            refresh,
+            access_claims,
+            refresh_claims,
+            offset_ms,
+        })
+    }
+
+    /// Makes `active` the current tokens.
+    pub(crate) fn install(&self, active: Active) {
+        let mut state = self.write_state();
+        state.active = Some(active);
+        state.ended = None;
+        state.generation += 1;
+    }
+
+    /// Forgets the tokens in memory; `why` is what later requests get.
+    pub(crate) fn end(&self, why: Option<Error>) {
+        let mut state = self.write_state();
+        state.active = None;
+        state.ended = why;
+        state.generation += 1;
+    }
+
+    pub(crate) fn status(&self) -> SessionStatus {
+        let state = self.read_state();
+        let Some(active) = &state.active else {
+            let reason = match &state.ended {
+                Some(Error::SessionExpired { reason } | Error::LoginRequired { reason }) => {
+                    Some(reason.clone())
+                }
+                Some(other) => Some(other.to_string()),
+                None => None,
+            };
+            return SessionStatus::signed_out(&self.name, reason);
+        };
+        let now_server_ms = self.now_ms() + active.offset_ms;
+        let next = refresh::refresh_at_ms(&active.access_claims, self.profile.refresh_margin());
+        SessionStatus {
+            profile: self.name.clone(),
+            signed_in: true,
+            reason: None,
+            user_id: active.access_claims.user_id.clone(),
+            sliding: self.profile.sliding,
+            access_expires_at: active.access_claims.exp,
+            access_expired: active
+                .access_claims
+                .exp
+                .is_some_and(|exp| now_server_ms >= exp.saturating_mul(1000)),
+            refresh_expires_at: active.renewable_until(self.profile.sliding),
+            next_refresh_at: next.map(|ms| ms.div_euclid(1000)),
+            clock_offset_ms: active.offset_ms,
+            claims: active.access_claims.all.clone(),
+        }
+    }
+}
+
+/// A session for one profile. Clone it freely; all clones share state.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("profile", &self.inner.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Builds a session (no I/O besides reading the profile's CA/key files). Call
+    /// [`Session::restore`] to pick up stored tokens, or [`Session::login`].
+    pub fn open(config: SessionConfig) -> Result<Self> {
+        validate_profile_name(&config.profile_name)?;
+        let transport = Transport::new(&config.profile, config.options.max_response_bytes)?;
+        let verifier = match &config.profile.verification {
+            Some(v) => Some(TokenVerifier::new(v, &config.profile.user_id_claim)?),
+            None => None,
+        };
+        let (events, _) = broadcast::channel(256);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name: config.profile_name,
+                profile: config.profile,
+                transport,
+                vault: Vault::new(config.store, config.options.keyring_timeout),
+                lock_dir: config.lock_dir,
+                clock: config.clock,
+                options: config.options,
+                verifier,
+                state: RwLock::new(State::default()),
+                gate: Arc::new(tokio::sync::Mutex::new(())),
+                events,
+            }),
+        })
+    }
+
+    /// The profile's name.
+    pub fn profile_name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &Profile {
+        &self.inner.profile
+    }
+
+    /// Subscribes to session events.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Signs in with a login (user name or e-mail, per the profile) and a password, and stores
+    /// the tokens in the keyring. The password is zeroized when this returns.
+    pub async fn login(&self, login: &str, password: Password) -> Result<SessionStatus> {
+        signin::login(&self.inner, login, password).await
+    }
+
+    /// Registers through the profile's registration endpoint, then signs in.
+    pub async fn register(&self, registration: Registration) -> Result<SessionStatus> {
+        signin::register(&self.inner, registration).await
+    }
+
+    /// Reads the session from the keyring (a new process's start). Refreshes an expired access
+    /// token; `session_expired` when the refresh token has expired, `login_required` when there
+    /// is nothing stored. A refresh that fails transiently (offline) keeps the session.
+    pub async fn restore(&self) -> Result<SessionStatus> {
+        signin::restore(&self.inner).await
+    }
+
+    /// The current state, without I/O.
+    pub fn status(&self) -> SessionStatus {
+        self.inner.status()
+    }
+
+    /// Sends an authenticated request: refreshes first if the token is due, replays once after
+    /// a 401 `token_not_valid`.
+    pub async fn request(&self, request: ApiRequest) -> Result<ApiResponse> {
+        request::execute(&self.inner, request).await
+    }
+
+    /// Refreshes now (single-flight, cross-process locked), whatever the expiry.
+    pub async fn refresh_now(&self) -> Result<SessionStatus> {
+        let (generation, flights) = {
+            let state = self.inner.read_state();
+            if state.active.is_none() {
+                return Err(Inner::signed_out_error(&state));
+            }
+            (state.generation, state.flights)
+        };
+        refresh::ensure_fresh(&self.inner, generation, flights, Trigger::Manual).await?;
+        Ok(self.status())
+    }
+
+    /// Signs out: best-effort blacklist of the refresh token, then the keyring entries are
+    /// deleted whatever the server said. Works offline.
+    pub async fn logout(&self) -> Result<LogoutOutcome> {
+        signin::logout(&self.inner).await
+    }
+
+    /// Starts a background task that refreshes the access token at `exp − margin` (re-checking
+    /// the wall clock at least every `auto_refresh_max_nap` (30 s), so a sleep/wake cycle is noticed). Stops when the
+    /// returned handle is dropped or the session ends.
+    pub fn spawn_auto_refresh(&self) -> AutoRefresh {
+        AutoRefresh {
+            task: tokio::spawn(refresh::auto_refresh_loop(Arc::downgrade(&self.inner))),
+        }
+    }
+}
+
+/// The background refresh task; aborted on drop (an in-flight refresh still completes).
+#[derive(Debug)]
+pub struct AutoRefresh {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AutoRefresh {
+    /// Whether the task has stopped (session ended).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Drop for AutoRefresh {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,345 @@
+//! Starting and ending sessions: login, registration, restore, logout.
+//!
+//! Login posts the credentials (built in a zeroized buffer; the [`Password`] is dropped, hence
+//! zeroized, when the call returns), validates the response shape, and stores the tokens under
+//! the refresh lock. Registration posts the sign-up fields, turns DRF field errors into
+//! `validation` errors per field, then signs in (or uses tokens the view returned). Restore reads
+//! the keyring in a new process. Logout blacklists the refresh token (best effort, short
+//! timeout), then deletes the keyring entries whatever the server said.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::clock::unix_millis;
+use crate::error::{Error, Result};
+use crate::events::SessionEvent;
+use crate::lock;
+use crate::refresh::{ensure_fresh, estimate_offset_ms, Trigger};
+use crate::secret::Password;
+use crate::session::Inner;
+use crate::status::SessionStatus;
+use crate::transport::HttpResponse;
+use crate::wire::{
+    parse_error_body, parse_token_response, retry_after, secret_json_body, server_date,
+};
+
+/// Sign-up data for a profile's registration endpoint.
+#[derive(Debug)]
+pub struct Registration {
+    /// Non-secret fields (e.g. `name`, `email`, `username`), sent as JSON strings.
+    pub fields: BTreeMap<String, String>,
+    /// The password, sent in the profile's password field.
+    pub password: Password,
+}
+
+/// What logout achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogoutOutcome {
+    /// The server confirmed the refresh token is blacklisted.
+    pub server_revoked: bool,
+    /// Why it did not, when it did not (offline, no blacklist endpoint, server error).
+    pub server_note: Option<String>,
+}
+
+/// Maps a non-2xx answer from the obtain or registration endpoint.
+fn auth_endpoint_error(
+    response: &HttpResponse,
+    endpoint: &str,
+    now: std::time::SystemTime,
+) -> Error {
+    let drf = parse_error_body(&response.body);
+    match response.status {
+        401 => Error::InvalidCredentials {
+            server_detail: drf.detail,
+        },
+        400 if !drf.fields.is_empty() => Error::Validation { fields: drf.fields },
+        400 if drf.detail.is_some() => Error::InvalidCredentials {
+            server_detail: drf.detail,
+        },
+        429 => Error::RateLimited {
+            retry_after_secs: retry_after(&response.headers, now).map(|d| d.as_secs()),
+        },
+        300..=399 => Error::Http {
+            status: response.status,
+            endpoint: endpoint.to_owned(),
+            detail: Some(format!(
+                "the server redirected to {}; sign-in requests are never forwarded (the password would follow)",
+                response
+                    .headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("another address")
+            )),
+        },
+        status if status >= 500 => Error::ServerError {
+            status,
+            detail: drf.detail,
+        },
+        status => Error::Http {
+            status,
+            endpoint: endpoint.to_owned(),
+            detail: drf.code.or(drf.detail),
+        },
+    }
+}
+
+/// Turns a successful obtain (or registration) response into the session's tokens, persisted.
+async fn accept_obtain_response(
+    inner: &Arc<Inner>,
+    response: &HttpResponse,
+) -> Result<SessionStatus> {
+    let profile = &inner.profile;
+    let received_ms = unix_millis(inner.clock.now());
+    let refresh_field = (!profile.sliding).then_some(profile.refresh_field.as_str());
+    let tokens = parse_token_response(
+        &response.body,
+        profile.response_access_field(),
+        refresh_field,
+        !profile.sliding,
+    )?;
+    let iat =
+        crate::claims::decode_unverified(tokens.access.expose_secret(), &profile.user_id_claim)?
+            .iat;
+    let date_ms = server_date(&response.headers).map(unix_millis);
+    let offset_ms = estimate_offset_ms(iat, date_ms, received_ms).unwrap_or(0);
+    let active = inner
+        .accept_tokens(tokens.access, tokens.refresh, offset_ms, true)
+        .await?;
+    {
+        let _gate = inner.gate.lock().await;
+        let _lock = lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await?;
+        inner
+            .vault
+            .save(
+                &inner.name,
+                &active.to_stored(inner.transport.origin_text()),
+            )
+            .await?;
+        inner.install(active);
+    }
+    Ok(inner.status())
+}
+
+pub(crate) async fn login(
+    inner: &Arc<Inner>,
+    login: &str,
+    password: Password,
+) -> Result<SessionStatus> {
+    let profile = &inner.profile;
+    let url = inner.transport.endpoint(&profile.obtain_path)?;
+    let body = secret_json_body(&[
+        (profile.login_field.as_str(), login),
+        (profile.password_field.as_str(), password.expose_secret()),
+    ])?;
+    drop(password);
+    tracing::info!(profile = %inner.name, "signing in");
+    let response = inner.transport.post_auth(url, body, None).await?;
+    if !(200..300).contains(&response.status) {
+        let err = auth_endpoint_error(&response, "the sign-in endpoint", inner.clock.now());
+        tracing::info!(profile = %inner.name, status = response.status, code = err.code(), "sign-in refused");
+        return Err(err);
+    }
+    let status = accept_obtain_response(inner, &response).await?;
+    tracing::info!(profile = %inner.name, "signed in");
+    inner.emit(SessionEvent::LoggedIn {
+        profile: inner.name.clone(),
+        user_id: status.user_id.clone(),
+    });
+    Ok(status)
+}
+
+pub(crate) async fn register(
+    inner: &Arc<Inner>,
+    registration: Registration,
+) -> Result<SessionStatus> {
+    let profile = &inner.profile;
+    let path = profile.registration_path.as_deref().ok_or_else(|| Error::NotSupported {
+        detail: "This profile has no registration endpoint. Create the account on the website, or set the profile's registration path.".into(),
+    })?;
+    let url = inner.transport.endpoint(path)?;
+    let mut pairs: Vec<(&str, &str)> = registration
+        .fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != profile.password_field)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.push((
+        profile.password_field.as_str(),
+        registration.password.expose_secret(),
+    ));
+    let body = secret_json_body(&pairs)?;
+    tracing::info!(profile = %inner.name, "registering");
+    let response = inner.transport.post_auth(url, body, None).await?;
+    if !(200..300).contains(&response.status) {
+        return Err(auth_endpoint_error(
+            &response,
+            "the registration endpoint",
+            inner.clock.now(),
+        ));
+    }
+    inner.emit(SessionEvent::Registered {
+        profile: inner.name.clone(),
+    });
+    // Some registration views answer with tokens already.
+    if let Ok(status) = accept_obtain_response(inner, &response).await {
+        inner.emit(SessionEvent::LoggedIn {
+            profile: inner.name.clone(),
+            user_id: status.user_id.clone(),
+        });
+        return Ok(status);
+    }
+    let login_value = registration
+        .fields
+        .get(&profile.login_field)
+        .ok_or_else(|| Error::NotSupported {
+            detail: format!(
+            "Registered, but the sign-up form has no {:?} field to sign in with; sign in manually.",
+            profile.login_field
+        ),
+        })?;
+    self::login(inner, login_value, registration.password).await
+}
+
+pub(crate) async fn restore(inner: &Arc<Inner>) -> Result<SessionStatus> {
+    let stored = inner.vault.load(&inner.name).await?;
+    let Some(stored) = stored else {
+        inner.end(None);
+        return Err(Error::LoginRequired {
+            reason: "no session is stored for this profile".into(),
+        });
+    };
+    if stored.origin != inner.transport.origin_text() {
+        let reason = format!(
+            "the stored session was issued by {}, but the profile now points to {}",
+            stored.origin,
+            inner.transport.origin_text()
+        );
+        inner.vault.clear(&inner.name).await?;
+        let error = Error::LoginRequired { reason };
+        inner.end(Some(error.clone()));
+        return Err(error);
+    }
+    let active = match inner
+        .accept_tokens(stored.access, stored.refresh, stored.offset_ms, false)
+        .await
+    {
+        Ok(active) => active,
+        Err(e) => {
+            tracing::warn!(profile = %inner.name, code = e.code(), "stored tokens unreadable; removing them");
+            inner.vault.clear(&inner.name).await?;
+            inner.end(None);
+            return Err(Error::LoginRequired {
+                reason: "the stored tokens could not be read and were removed".into(),
+            });
+        }
+    };
+    if inner.renewal_expired(&active) {
+        let reason =
+            "the session is older than the server allows; its refresh token has expired".to_owned();
+        inner.vault.clear(&inner.name).await?;
+        let error = Error::SessionExpired {
+            reason: reason.clone(),
+        };
+        inner.end(Some(error.clone()));
+        inner.emit(SessionEvent::SessionExpired {
+            profile: inner.name.clone(),
+            reason,
+        });
+        return Err(error);
+    }
+    let due = inner.needs_refresh(&active);
+    let user_id = active.access_claims.user_id.clone();
+    inner.install(active);
+    inner.emit(SessionEvent::Restored {
+        profile: inner.name.clone(),
+        user_id,
+    });
+    if due {
+        let (generation, flights) = {
+            let state = inner.read_state();
+            (state.generation, state.flights)
+        };
+        match ensure_fresh(inner, generation, flights, Trigger::Expiring).await {
+            Ok(()) => {}
+            Err(e) if e.is_transient() || e.code() == "lock_timeout" => {
+                tracing::info!(profile = %inner.name, code = e.code(), "restored offline; will refresh later");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(inner.status())
+}
+
+pub(crate) async fn logout(inner: &Arc<Inner>) -> Result<LogoutOutcome> {
+    let profile = &inner.profile;
+    // Hold the refresh lock so that no refresh elsewhere writes tokens back after the delete.
+    let lock = lock::acquire(&inner.lock_dir, &inner.name, inner.options.logout_timeout).await;
+    if lock.is_err() {
+        tracing::warn!(profile = %inner.name, "refresh lock busy; signing out without it");
+    }
+    let stored = inner.vault.load(&inner.name).await.ok().flatten();
+    let refresh = stored.and_then(|s| s.refresh).or_else(|| {
+        inner
+            .read_state()
+            .active
+            .as_ref()
+            .and_then(|a| a.refresh.clone())
+    });
+    let outcome = match (&profile.blacklist_path, refresh, profile.sliding) {
+        (Some(path), Some(refresh), false) => {
+            let body = secret_json_body(&[(
+                profile.refresh_request_field.as_str(),
+                refresh.expose_secret(),
+            )])?;
+            let result = match inner.transport.endpoint(path) {
+                Ok(url) => {
+                    inner
+                        .transport
+                        .post_auth(url, body, Some(inner.options.logout_timeout))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(r) if (200..300).contains(&r.status) => LogoutOutcome {
+                    server_revoked: true,
+                    server_note: None,
+                },
+                Ok(r) => LogoutOutcome {
+                    server_revoked: false,
+                    server_note: Some(format!("the blacklist endpoint answered {}", r.status)),
+                },
+                Err(e) => LogoutOutcome {
+                    server_revoked: false,
+                    server_note: Some(format!("the server was not told ({})", e.code())),
+                },
+            }
+        }
+        (None, _, _) => LogoutOutcome {
+            server_revoked: false,
+            server_note: Some("the profile has no blacklist endpoint".into()),
+        },
+        (_, None, _) => LogoutOutcome {
+            server_revoked: false,
+            server_note: Some("no refresh token was stored".into()),
+        },
+        (_, _, true) => LogoutOutcome {
+            server_revoked: false,
+            server_note: Some("sliding tokens are not blacklisted on logout".into()),
+        },
+    };
+    inner.end(Some(Error::LoginRequired {
+        reason: "signed out".into(),
+    }));
+    let cleared = inner.vault.clear(&inner.name).await;
+    drop(lock);
+    tracing::info!(profile = %inner.name, server_revoked = outcome.server_revoked, "signed out");
+    inner.emit(SessionEvent::LoggedOut {
+        profile: inner.name.clone(),
+        server_revoked: outcome.server_revoked,
+    });
+    cleared?;
+    Ok(outcome)
+}

@@ -1,0 +1,337 @@
+//! HTTP for one profile: the reqwest clients with the safety rules of the issue baked in.
+//!
+//! Two clients per profile. The *auth* client (sign-in, refresh, blacklist, registration, JWKS)
+//! follows no redirect at all: reqwest re-sends the body on 307/308, and that body holds a
+//! password or a refresh token. The *api* client follows at most five redirects and only within
+//! the profile's origin, so a bearer token never leaves it. Both have connect and total timeouts
+//! (reqwest has none by default), trust the profile's CA in addition to the system roots (hostname
+//! verification stays on), use the profile's proxy, and refuse plain http to non-loopback hosts
+//! unless the profile allows it. Response bodies are read up to a size cap.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::{redirect, Method};
+use url::{Origin, Url};
+
+use crate::error::{Error, Result};
+use crate::profile::{check_transport_security, Profile};
+
+/// A fully read HTTP response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body (at most the cap).
+    pub body: Bytes,
+    /// The final URL.
+    pub url: Url,
+}
+
+/// The profile's HTTP clients and URL rules.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    auth: reqwest::Client,
+    api: reqwest::Client,
+    profile: Profile,
+    origin: Origin,
+    max_body: usize,
+}
+
+const USER_AGENT: &str = concat!("tessera/", env!("CARGO_PKG_VERSION"));
+
+impl Transport {
+    /// Builds the clients; fails on an invalid profile, an unreadable CA file or a bad proxy.
+    pub fn new(profile: &Profile, max_body: usize) -> Result<Self> {
+        profile.validate()?;
+        let mut roots = Vec::new();
+        if let Some(path) = &profile.ca_cert_file {
+            let pem = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+            roots =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::InvalidProfile {
+                    detail: format!(
+                        "the CA certificate file {} is not PEM ({e})",
+                        path.display()
+                    ),
+                })?;
+            if roots.is_empty() {
+                return Err(Error::InvalidProfile {
+                    detail: format!(
+                        "the CA certificate file {} holds no certificate",
+                        path.display()
+                    ),
+                });
+            }
+        }
+        let origin = profile.base_url.origin();
+        let allow_http = profile.allow_insecure_http;
+        let build = |policy: redirect::Policy| -> Result<reqwest::Client> {
+            let mut builder = reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .redirect(policy)
+                .connect_timeout(Duration::from_secs(profile.connect_timeout_secs))
+                .timeout(Duration::from_secs(profile.request_timeout_secs))
+                // A burst of requests must not leave hundreds of idle connections open (small
+                // servers stop accepting new ones at their connection limit).
+                .pool_max_idle_per_host(16);
+            for cert in &roots {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+            if let Some(proxy) = &profile.proxy {
+                let proxy =
+                    reqwest::Proxy::all(proxy.as_str()).map_err(|e| Error::InvalidProfile {
+                        detail: format!("the proxy {proxy:?} cannot be used ({e})"),
+                    })?;
+                builder = builder.proxy(proxy);
+            }
+            builder
+                .build()
+                .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))
+        };
+        let same_origin = origin.clone();
+        let api_policy = redirect::Policy::custom(move |attempt| {
+            let ok_origin = attempt.url().origin() == same_origin;
+            let ok_scheme = check_transport_security(attempt.url(), allow_http).is_ok();
+            if attempt.previous().len() >= 5 || !ok_origin || !ok_scheme {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        Ok(Self {
+            auth: build(redirect::Policy::none())?,
+            api: build(api_policy)?,
+            profile: profile.clone(),
+            origin,
+            max_body,
+        })
+    }
+
+    /// The profile this transport serves.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The profile's origin, as text (`https://host:port`).
+    pub fn origin_text(&self) -> String {
+        self.origin.ascii_serialization()
+    }
+
+    /// An endpoint of the profile.
+    pub fn endpoint(&self, path: &str) -> Result<Url> {
+        let url = self.profile.endpoint(path)?;
+        check_transport_security(&url, self.profile.allow_insecure_http)?;
+        Ok(url)
+    }
+
+    /// A request target: a path under the base URL, or an absolute URL on the same origin.
+    pub fn resolve(&self, target: &str) -> Result<Url> {
+        if target.contains("://") {
+            let url = Url::parse(target).map_err(|e| Error::InvalidProfile {
+                detail: format!("{target:?} is not a URL ({e})"),
+            })?;
+            if url.origin() != self.origin {
+                return Err(Error::CrossOrigin {
+                    url: url.to_string(),
+                    origin: self.origin_text(),
+                });
+            }
+            check_transport_security(&url, self.profile.allow_insecure_http)?;
+            Ok(url)
+        } else {
+            self.endpoint(target)
+        }
+    }
+
+    /// POSTs a JSON body to an authentication endpoint. No redirect is followed.
+    pub async fn post_auth(
+        &self,
+        url: Url,
+        body: Bytes,
+        timeout: Option<Duration>,
+    ) -> Result<HttpResponse> {
+        let mut request = self
+            .auth
+            .post(url)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .body(body);
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let secs = timeout.map_or(self.profile.request_timeout_secs, |t| t.as_secs().max(1));
+        let response = request
+            .send()
+            .await
+            .map_err(|e| map_reqwest_error(&e, secs))?;
+        self.read(response, secs).await
+    }
+
+    /// GETs a public document (a JWKS) without following redirects.
+    pub async fn get_auth(&self, url: Url) -> Result<HttpResponse> {
+        check_transport_security(&url, self.profile.allow_insecure_http)?;
+        let secs = self.profile.request_timeout_secs;
+        let response = self
+            .auth
+            .get(url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .send()
+            .await
+            .map_err(|e| map_reqwest_error(&e, secs))?;
+        self.read(response, secs).await
+    }
+
+    /// Sends an API request (same-origin redirects only).
+    pub async fn send_api(
+        &self,
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Option<reqwest::Body>,
+        timeout: Option<Duration>,
+    ) -> Result<HttpResponse> {
+        let mut request = self.api.request(method, url).headers(headers);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let secs = timeout.map_or(self.profile.request_timeout_secs, |t| t.as_secs().max(1));
+        let response = request
+            .send()
+            .await
+            .map_err(|e| map_reqwest_error(&e, secs))?;
+        self.read(response, secs).await
+    }
+
+    async fn read(&self, mut response: reqwest::Response, secs: u64) -> Result<HttpResponse> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let url = response.url().clone();
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body as u64)
+        {
+            return Err(too_big(self.max_body));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| map_reqwest_error(&e, secs))?
+        {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(too_big(self.max_body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: Bytes::from(body),
+            url,
+        })
+    }
+}
+
+fn too_big(max: usize) -> Error {
+    Error::bad_response(format!("the response is larger than {max} bytes"))
+}
+
+/// Classifies a reqwest error as timeout, TLS or network. Never includes a body.
+pub(crate) fn map_reqwest_error(e: &reqwest::Error, timeout_secs: u64) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout { secs: timeout_secs };
+    }
+    let mut chain = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let text = chain.join(": ");
+    let lower = text.to_ascii_lowercase();
+    if [
+        "certificate",
+        "tls",
+        "handshake",
+        "unknownissuer",
+        "notvalidforname",
+        "x509",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+    {
+        return Error::Tls { detail: text };
+    }
+    if e.is_builder() {
+        return Error::InvalidProfile { detail: text };
+    }
+    Error::Network { detail: text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(base: &str) -> Transport {
+        Transport::new(&Profile::from_base_url(base).unwrap(), 1 << 20).unwrap()
+    }
+
+    #[test]
+    fn absolute_targets_must_stay_on_the_origin() {
+        let t = transport("https://api.example.com/v1/");
+        assert_eq!(
+            t.resolve("/api/echo/").unwrap().as_str(),
+            "https://api.example.com/v1/api/echo/"
+        );
+        assert_eq!(
+            t.resolve("https://api.example.com/other").unwrap().as_str(),
+            "https://api.example.com/other"
+        );
+        for other in [
+            "https://evil.example.com/x",
+            "http://api.example.com/x",
+            "https://api.example.com:444/x",
+        ] {
+            assert_eq!(
+                t.resolve(other).unwrap_err().code(),
+                "cross_origin",
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_a_profile_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "hello").unwrap();
+        let mut profile = Profile::from_base_url("https://x.example").unwrap();
+        profile.ca_cert_file = Some(path);
+        assert_eq!(
+            Transport::new(&profile, 1024).unwrap_err().code(),
+            "invalid_profile"
+        );
+        profile.ca_cert_file = Some(dir.path().join("missing.pem"));
+        assert_eq!(Transport::new(&profile, 1024).unwrap_err().code(), "io");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_network_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let t = transport(&format!("http://127.0.0.1:{port}"));
+        let url = t.endpoint("/api/token/").unwrap();
+        let err = t
+            .post_auth(url, Bytes::from_static(b"{}"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "network", "{err}");
+    }
+}

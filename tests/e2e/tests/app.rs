@@ -1,0 +1,257 @@
+//! End-to-end tests of the real release-mode window (tauri-driver + WebKitWebDriver under Xvfb)
+//! with the real Secret Service and the reference backend (short access tokens, rotation and
+//! blacklist on): sign-in errors, refresh while the window is open, restore on relaunch,
+//! sign-out with blacklisting, no token in the page, and an unreachable server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use fantoccini::{Client, Locator};
+use tessera_e2e::{app_binary, app_slot, save_screenshot, testid, wait_until_ready, Driver};
+use tessera_session::vault::Vault;
+use tessera_session::{paths, KeyringStore, ProfilesFile, SecretStore, Session, SessionConfig};
+use tessera_testkit::{BackendKind, ServerOptions, TestServer};
+
+const PROFILE: &str = "e2e";
+const ACCESS_LIFETIME: u64 = 4;
+
+/// One app installation: its own data directory (profiles file) shared by every launch.
+struct Install {
+    xdg: tempfile::TempDir,
+}
+
+impl Install {
+    fn new() -> Self {
+        Self {
+            xdg: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.xdg.path().join(paths::APP_IDENTIFIER)
+    }
+
+    /// Launches the app (through a fresh tauri-driver) pointed at `server`.
+    async fn launch(&self, server: &TestServer) -> Result<(Driver, Client)> {
+        let driver = Driver::start_with_env(&[("XDG_DATA_HOME", self.xdg.path().as_os_str())]).await?;
+        let url = server.base_url().to_string();
+        let client = driver
+            .launch(&app_binary()?, &["--server", &url, "--profile", PROFILE])
+            .await?;
+        wait_until_ready(&client).await?;
+        Ok((driver, client))
+    }
+
+    fn store(&self) -> Arc<dyn SecretStore> {
+        Arc::new(KeyringStore::new(paths::APP_IDENTIFIER).unwrap())
+    }
+
+    /// The tokens the app stored in the keyring, if any.
+    async fn stored_tokens(&self) -> Vec<String> {
+        let vault = Vault::new(self.store(), Duration::from_secs(5));
+        match vault.load(PROFILE).await.unwrap() {
+            Some(stored) => {
+                let mut tokens = vec![stored.access.expose_secret().to_owned()];
+                tokens.extend(stored.refresh.map(|r| r.expose_secret().to_owned()));
+                tokens
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The session as a second process (the CLI) sees it.
+    fn engine(&self) -> Session {
+        let file = ProfilesFile::load(&paths::profiles_file(&self.data_dir())).unwrap();
+        let profile = file.get(PROFILE).unwrap().clone();
+        Session::open(SessionConfig::new(PROFILE, profile, self.store(), paths::lock_dir(&self.data_dir()))).unwrap()
+    }
+}
+
+async fn visible(client: &Client, id: &str) -> Result<()> {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!("{}:not([hidden])", testid(id))))
+        .await
+        .with_context(|| format!("{id} never became visible"))?;
+    Ok(())
+}
+
+async fn text(client: &Client, id: &str) -> Result<String> {
+    Ok(client.find(Locator::Css(&testid(id))).await?.text().await?)
+}
+
+async fn type_into(client: &Client, id: &str, value: &str) -> Result<()> {
+    let field = client.find(Locator::Css(&testid(id))).await?;
+    field.clear().await?;
+    field.send_keys(value).await?;
+    Ok(())
+}
+
+async fn click(client: &Client, id: &str) -> Result<()> {
+    client.find(Locator::Css(&testid(id))).await?.click().await?;
+    Ok(())
+}
+
+/// Polls until `id`'s text satisfies `check` (at most 20 s).
+async fn wait_text(client: &Client, id: &str, check: impl Fn(&str) -> bool) -> Result<String> {
+    for _ in 0..200 {
+        let t = text(client, id).await?;
+        if check(&t) {
+            return Ok(t);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t = text(client, id).await?;
+    anyhow::bail!("{id} never matched; it says {t:?}")
+}
+
+async fn sign_in(client: &Client, user: &str, password: &str) -> Result<()> {
+    type_into(client, "username", user).await?;
+    type_into(client, "password", password).await?;
+    click(client, "sign-in").await
+}
+
+async fn send(client: &Client, method: &str, path: &str, body: &str) -> Result<(String, String)> {
+    let select = client.find(Locator::Css(&testid("request-method"))).await?;
+    select.select_by_value(method).await?;
+    type_into(client, "request-path", path).await?;
+    type_into(client, "request-body", body).await?;
+    // Mark the old response so we wait for the new one.
+    client
+        .execute("document.querySelector(\"[data-testid='response-status']\").textContent='…'", vec![])
+        .await?;
+    click(client, "request-send").await?;
+    let status = wait_text(client, "response-status", |s| s != "…" && s != "–").await?;
+    let body = text(client, "response-body").await?;
+    Ok((status, body))
+}
+
+/// The page's DOM, localStorage and sessionStorage, as one string.
+async fn page_contents(client: &Client) -> Result<String> {
+    let value = client
+        .execute(
+            "const dump = (s) => { const o = {}; for (let i = 0; i < s.length; i++) { const k = s.key(i); o[k] = s.getItem(k); } return o; };
+             return JSON.stringify({ dom: document.documentElement.outerHTML, local: dump(window.localStorage), session: dump(window.sessionStorage), cookie: document.cookie });",
+            vec![],
+        )
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+fn assert_no_tokens(page: &str, tokens: &[String]) {
+    assert!(!tokens.is_empty());
+    for token in tokens {
+        // A token, or any long piece of one (its signature), must not be in the page.
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!page.contains(token.as_str()), "the page holds a token");
+        assert!(!page.contains(signature), "the page holds a token's signature");
+    }
+    assert!(!page.contains("eyJ"), "the page holds something JWT-shaped");
+}
+
+fn server_options() -> ServerOptions {
+    ServerOptions {
+        access_lifetime_secs: ACCESS_LIFETIME,
+        ..ServerOptions::default()
+    }
+}
+
+async fn close(client: Client) {
+    let _ = client.close().await;
+    // Let the app exit before the next launch (single instance).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
+    let _slot = app_slot().await;
+    let server = TestServer::start(BackendKind::Rust, server_options()).await?;
+    let (user, password) = server.user().map(|(u, p)| (u.to_owned(), p.to_owned())).unwrap();
+    let install = Install::new();
+
+    // 1. A wrong password: a clear error, and nothing in the keyring.
+    let (_driver, client) = install.launch(&server).await?;
+    sign_in(&client, &user, "definitely-wrong").await?;
+    let error = wait_text(&client, "login-error", |t| !t.is_empty()).await?;
+    ensure!(error.to_lowercase().contains("password") || error.to_lowercase().contains("credentials"), "error was {error:?}");
+    ensure!(install.stored_tokens().await.is_empty(), "a failed sign-in wrote to the keyring");
+    save_screenshot(&client, "login-error").await?;
+
+    // 2. Sign in: home shows the user.
+    sign_in(&client, &user, &password).await?;
+    visible(&client, "home-screen").await?;
+    wait_text(&client, "home-user", |t| t.contains(&user)).await?;
+    let tokens = install.stored_tokens().await;
+    ensure!(tokens.len() == 2, "expected access and refresh tokens in the keyring");
+    ensure!(text(&client, "access-expires").await?.starts_with("in "), "access countdown missing");
+    let (status, body) = send(&client, "GET", "/api/hello/", "").await?;
+    ensure!(status == "200" && body.contains("Hello, World!"), "{status} {body}");
+    save_screenshot(&client, "home").await?;
+
+    // 3. Past the access lifetime, a request still succeeds and the log shows a refresh.
+    tokio::time::sleep(Duration::from_secs(ACCESS_LIFETIME + 1)).await;
+    let (status, body) = send(&client, "POST", "/api/echo/", r#"{"kept": [1, 2, 3]}"#).await?;
+    ensure!(status == "200" && body.contains("kept"), "{status} {body}");
+    wait_text(&client, "activity-log", |t| t.contains("refreshed")).await?;
+    ensure!(server.count("POST /api/token/refresh/ 200").await? >= 1);
+
+    // 4. No token in the DOM, localStorage or sessionStorage (old or rotated ones).
+    let mut all_tokens = tokens.clone();
+    all_tokens.extend(install.stored_tokens().await);
+    assert_no_tokens(&page_contents(&client).await?, &all_tokens);
+
+    // 5. Quit and relaunch: home again, without a password.
+    close(client).await;
+    let (_driver2, client) = install.launch(&server).await?;
+    visible(&client, "home-screen").await?;
+    wait_text(&client, "home-user", |t| t.contains(&user)).await?;
+    assert_no_tokens(&page_contents(&client).await?, &all_tokens);
+
+    // 6. Sign out: login screen, keyring entry gone, refresh token blacklisted on the server.
+    let before = install.stored_tokens().await;
+    let refresh = before.get(1).cloned().context("no refresh token before sign-out")?;
+    click(&client, "sign-out").await?;
+    visible(&client, "login-screen").await?;
+    ensure!(install.stored_tokens().await.is_empty(), "sign-out left the keyring entry");
+    ensure!(!install.engine().load().await?.signed_in, "another process still sees a session");
+    let reuse = reqwest::Client::new()
+        .post(server.url("api/token/refresh/"))
+        .json(&serde_json::json!({ "refresh": refresh }))
+        .send()
+        .await?;
+    ensure!(reuse.status() == 401, "the refresh token was not blacklisted: {}", reuse.status());
+    let body: serde_json::Value = reuse.json().await?;
+    ensure!(body["detail"] == "Token is blacklisted", "{body}");
+    close(client).await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_explained_and_the_session_survives() -> Result<()> {
+    let _slot = app_slot().await;
+    let mut server = TestServer::start(BackendKind::Rust, server_options()).await?;
+    let (user, password) = server.user().map(|(u, p)| (u.to_owned(), p.to_owned())).unwrap();
+    let install = Install::new();
+    let (_driver, client) = install.launch(&server).await?;
+    sign_in(&client, &user, &password).await?;
+    visible(&client, "home-screen").await?;
+
+    server.stop();
+    let (status, body) = send(&client, "GET", "/api/hello/", "").await?;
+    ensure!(status == "network", "status was {status:?} ({body})");
+    ensure!(body.to_lowercase().contains("reach"), "the message does not say the server is unreachable: {body:?}");
+    save_screenshot(&client, "unreachable").await?;
+    ensure!(!install.stored_tokens().await.is_empty(), "an unreachable server ended the session");
+
+    server.start_again().await?;
+    tokio::time::sleep(Duration::from_secs(ACCESS_LIFETIME + 1)).await;
+    let (status, body) = send(&client, "GET", "/api/me/", "").await?;
+    ensure!(status == "200" && body.contains(&user), "{status} {body}");
+    visible(&client, "home-screen").await?;
+    close(client).await;
+    Ok(())
+}
