@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use tessera_session::{
-    header, probe, redact, ApiRequest, LogoutOutcome, Method, Password, Profile, ProfilesFile, Registration,
-    SessionStatus,
+    header, probe, redact, ApiRequest, LogoutOutcome, Method, Password, Profile, ProfilesFile,
+    Registration, SessionStatus,
 };
 
 use crate::error::{CommandError, CommandResult};
@@ -90,15 +90,25 @@ pub fn app_info<R: Runtime>(app: AppHandle<R>) -> CommandResult<AppInfo> {
 /// Applies the command line (`--server`, `--profile`), picks the profile to open and restores
 /// its session from the keyring when there is one.
 #[tauri::command]
-pub async fn app_start<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CommandResult<Start> {
+pub async fn app_start<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CommandResult<Start> {
     let mut error = state
         .launch
         .problems
         .first()
         .map(|problem| CommandError::new("invalid_arguments", problem.clone()));
-    if let (Some(url), Some(name)) = (state.launch.server.clone(), state.launch.server_profile_name()) {
+    if let (Some(url), Some(name)) = (
+        state.launch.server.clone(),
+        state.launch.server_profile_name(),
+    ) {
         let saved = ProfilesFile::update(&state.profiles_path(), |file| {
-            let mut profile = file.profiles.get(&name).cloned().unwrap_or_else(|| Profile::new(url.clone()));
+            let mut profile = file
+                .profiles
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| Profile::new(url.clone()));
             profile.base_url = url.clone();
             profile.validate()?;
             file.upsert(&name, profile)?;
@@ -115,7 +125,11 @@ pub async fn app_start<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>
         .profile
         .clone()
         .filter(|name| file.profiles.contains_key(name))
-        .or_else(|| file.last_profile.clone().filter(|name| file.profiles.contains_key(name)))
+        .or_else(|| {
+            file.last_profile
+                .clone()
+                .filter(|name| file.profiles.contains_key(name))
+        })
         .or_else(|| file.profiles.keys().next().cloned());
     if let Some(wanted) = &state.launch.profile {
         if !file.profiles.contains_key(wanted) && error.is_none() {
@@ -140,7 +154,11 @@ pub async fn app_start<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>
     })
 }
 
-async fn restore<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) -> CommandResult<SessionStatus> {
+async fn restore<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    name: &str,
+) -> CommandResult<SessionStatus> {
     let session = state.session(app, name).await?;
     match session.restore().await {
         Ok(status) => {
@@ -174,8 +192,9 @@ pub async fn profile_save<R: Runtime>(
     previous_name: Option<String>,
     profile: serde_json::Value,
 ) -> CommandResult<ProfileList> {
-    let profile: Profile = serde_json::from_value(profile)
-        .map_err(|e| CommandError::new("invalid_profile", format!("This profile is not valid: {e}")))?;
+    let profile: Profile = serde_json::from_value(profile).map_err(|e| {
+        CommandError::new("invalid_profile", format!("This profile is not valid: {e}"))
+    })?;
     profile.validate()?;
     let renamed_from = previous_name.filter(|old| !old.is_empty() && *old != name);
     if let Some(old) = &renamed_from {
@@ -213,7 +232,11 @@ pub async fn profile_delete<R: Runtime>(
 async fn sign_out_quietly<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
     if let Ok(session) = state.session(app, name).await {
         if let Err(error) = session.logout().await {
-            tracing::warn!(profile = name, code = error.code(), "sign-out of a removed profile failed");
+            tracing::warn!(
+                profile = name,
+                code = error.code(),
+                "sign-out of a removed profile failed"
+            );
         }
     }
     state.forget(name).await;
@@ -233,8 +256,9 @@ pub fn profile_select(state: State<'_, AppState>, name: String) -> CommandResult
 /// Checks that a profile's server answers like a simplejwt obtain endpoint.
 #[tauri::command]
 pub async fn profile_test(profile: serde_json::Value) -> CommandResult<probe::ProbeReport> {
-    let profile: Profile = serde_json::from_value(profile)
-        .map_err(|e| CommandError::new("invalid_profile", format!("This profile is not valid: {e}")))?;
+    let profile: Profile = serde_json::from_value(profile).map_err(|e| {
+        CommandError::new("invalid_profile", format!("This profile is not valid: {e}"))
+    })?;
     Ok(probe::probe(&profile).await?)
 }
 
@@ -297,10 +321,14 @@ pub async fn session_user<R: Runtime>(
     let session = state.session(&app, &profile).await?;
     let fallback = || {
         let status = session.status();
-        status.user_id.map_or_else(|| "Signed in".to_owned(), |id| format!("User {id}"))
+        status
+            .user_id
+            .map_or_else(|| "Signed in".to_owned(), |id| format!("User {id}"))
     };
     let Some(me_path) = session.profile().me_path.clone() else {
-        return Ok(UserInfo { display: fallback() });
+        return Ok(UserInfo {
+            display: fallback(),
+        });
     };
     let response = session.request(ApiRequest::get(me_path)).await?;
     let display = response
@@ -327,8 +355,13 @@ pub async fn session_request<R: Runtime>(
     body: Option<String>,
 ) -> CommandResult<ConsoleResponse> {
     let session = state.session(&app, &profile).await?;
-    let method = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes())
-        .map_err(|_| CommandError::new("invalid_method", format!("“{method}” is not an HTTP method.")))?;
+    let method =
+        Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes()).map_err(|_| {
+            CommandError::new(
+                "invalid_method",
+                format!("“{method}” is not an HTTP method."),
+            )
+        })?;
     if session.profile().is_auth_endpoint(&path) {
         return Err(CommandError::new(
             "reserved_endpoint",
@@ -337,11 +370,13 @@ pub async fn session_request<R: Runtime>(
     }
     let mut request = ApiRequest::new(method, path);
     if let Some(body) = body.filter(|b| !b.trim().is_empty()) {
-        let json: serde_json::Value = serde_json::from_str(&body)
-            .map_err(|e| CommandError::new("invalid_json", format!("The body is not valid JSON: {e}")))?;
-        request = request
-            .json(&json)?
-            .header(header::ACCEPT, header::HeaderValue::from_static("application/json"));
+        let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| {
+            CommandError::new("invalid_json", format!("The body is not valid JSON: {e}"))
+        })?;
+        request = request.json(&json)?.header(
+            header::ACCEPT,
+            header::HeaderValue::from_static("application/json"),
+        );
     }
     let started = Instant::now();
     let response = session.request(request).await?;

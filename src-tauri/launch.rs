@@ -21,7 +21,9 @@ impl LaunchOptions {
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+                Some((flag, value)) if flag.starts_with("--") => {
+                    (flag.to_owned(), Some(value.to_owned()))
+                }
                 _ => (arg.clone(), None),
             };
             match flag.as_str() {
@@ -34,11 +36,15 @@ impl LaunchOptions {
                         options.profile = Some(value);
                     } else {
                         match Url::parse(&value) {
-                            Ok(url) if matches!(url.scheme(), "http" | "https") => options.server = Some(url),
+                            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                                options.server = Some(url)
+                            }
                             Ok(_) => options
                                 .problems
                                 .push(format!("--server {value}: use an http:// or https:// URL")),
-                            Err(error) => options.problems.push(format!("--server {value}: {error}")),
+                            Err(error) => {
+                                options.problems.push(format!("--server {value}: {error}"))
+                            }
                         }
                     }
                 }
@@ -48,21 +54,15 @@ impl LaunchOptions {
         options
     }
 
-    /// The profile name a `--server` URL is saved under.
+    /// The profile name a `--server` URL is saved under: `--profile`, or the name the CLI
+    /// would use for the same URL (so both share the keyring entry).
     pub fn server_profile_name(&self) -> Option<String> {
         let url = self.server.as_ref()?;
-        if let Some(name) = &self.profile {
-            return Some(name.clone());
-        }
-        let host = url.host_str().unwrap_or("server");
-        let name: String = match url.port() {
-            Some(port) => format!("{host}-{port}"),
-            None => host.to_owned(),
-        }
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
-        .collect();
-        Some(name.trim_start_matches('.').to_owned())
+        Some(
+            self.profile
+                .clone()
+                .unwrap_or_else(|| tessera_session::profile::ad_hoc_name(url)),
+        )
     }
 }
 
@@ -78,7 +78,10 @@ mod tests {
     fn reads_profile_and_server_in_both_spellings() {
         let o = parse(&["--profile", "staging", "--server=https://api.example.com/"]);
         assert_eq!(o.profile.as_deref(), Some("staging"));
-        assert_eq!(o.server.as_ref().map(Url::as_str), Some("https://api.example.com/"));
+        assert_eq!(
+            o.server.as_ref().map(Url::as_str),
+            Some("https://api.example.com/")
+        );
         assert!(o.problems.is_empty());
         assert_eq!(o.server_profile_name().as_deref(), Some("staging"));
     }

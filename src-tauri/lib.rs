@@ -39,7 +39,11 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
 }
 
 /// The app's state for a data directory and a secret store.
-pub fn app_state(data_dir: PathBuf, store: Arc<dyn SecretStore>, launch: LaunchOptions) -> AppState {
+pub fn app_state(
+    data_dir: PathBuf,
+    store: Arc<dyn SecretStore>,
+    launch: LaunchOptions,
+) -> AppState {
     AppState::new(data_dir, store, launch)
 }
 
@@ -47,7 +51,8 @@ pub fn app_state(data_dir: PathBuf, store: Arc<dyn SecretStore>, launch: LaunchO
 pub fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -65,7 +70,8 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
-            let store: Arc<dyn SecretStore> = Arc::new(KeyringStore::new(&app.config().identifier)?);
+            let store: Arc<dyn SecretStore> =
+                Arc::new(KeyringStore::new(&app.config().identifier)?);
             app.manage(app_state(data_dir, store, launch));
             if let Some(window) = app.get_webview_window("main") {
                 window_state::track(&window);

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::{AppHandle, Emitter, Runtime};
-use tessera_session::{paths, AutoRefresh, ProfilesFile, SecretStore, Session, SessionConfig, SessionEvent};
+use tessera_session::{
+    paths, AutoRefresh, ProfilesFile, SecretStore, Session, SessionConfig, SessionEvent,
+};
 use tokio::sync::{broadcast, Mutex};
 
 use crate::launch::LaunchOptions;
@@ -49,7 +51,11 @@ impl AppState {
     }
 
     /// The session of profile `name`, opened if needed (or reopened if its profile changed).
-    pub async fn session<R: Runtime>(&self, app: &AppHandle<R>, name: &str) -> tessera_session::Result<Arc<Session>> {
+    pub async fn session<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        name: &str,
+    ) -> tessera_session::Result<Arc<Session>> {
         let profile = self.load_profiles()?.get(name)?.clone();
         let mut sessions = self.sessions.lock().await;
         if let Some(open) = sessions.get(name) {
@@ -57,7 +63,12 @@ impl AppState {
                 return Ok(open.session.clone());
             }
         }
-        let config = SessionConfig::new(name, profile, self.store.clone(), paths::lock_dir(&self.data_dir));
+        let config = SessionConfig::new(
+            name,
+            profile,
+            self.store.clone(),
+            paths::lock_dir(&self.data_dir),
+        );
         let session = Arc::new(Session::open(config)?);
         forward_events(app.clone(), session.subscribe());
         sessions.insert(
@@ -73,7 +84,11 @@ impl AppState {
     /// Keeps the session of `name` fresh in the background (after sign-in or restore).
     pub async fn keep_fresh(&self, name: &str) {
         if let Some(open) = self.sessions.lock().await.get_mut(name) {
-            if open.auto_refresh.as_ref().is_none_or(AutoRefresh::is_finished) {
+            if open
+                .auto_refresh
+                .as_ref()
+                .is_none_or(AutoRefresh::is_finished)
+            {
                 open.auto_refresh = Some(open.session.spawn_auto_refresh());
             }
         }

@@ -31,7 +31,10 @@ fn restore<R: Runtime>(window: &WebviewWindow<R>) {
     let Ok(store) = window.app_handle().store(STORE_FILE) else {
         return;
     };
-    let Some(saved) = store.get(KEY).and_then(|v| serde_json::from_value::<Geometry>(v).ok()) else {
+    let Some(saved) = store
+        .get(KEY)
+        .and_then(|v| serde_json::from_value::<Geometry>(v).ok())
+    else {
         return;
     };
     // Ignore nonsense (a corrupted or hand-edited file): the window keeps its defaults.
@@ -45,8 +48,11 @@ fn restore<R: Runtime>(window: &WebviewWindow<R>) {
 }
 
 fn save<R: Runtime>(window: &WebviewWindow<R>) {
-    let (Ok(scale), Ok(size), Ok(position)) = (window.scale_factor(), window.inner_size(), window.outer_position())
-    else {
+    let (Ok(scale), Ok(size), Ok(position)) = (
+        window.scale_factor(),
+        window.inner_size(),
+        window.outer_position(),
+    ) else {
         return;
     };
     let size = size.to_logical::<f64>(scale);
@@ -57,7 +63,10 @@ fn save<R: Runtime>(window: &WebviewWindow<R>) {
         x: position.x,
         y: position.y,
     };
-    if let (Ok(store), Ok(value)) = (window.app_handle().store(STORE_FILE), serde_json::to_value(geometry)) {
+    if let (Ok(store), Ok(value)) = (
+        window.app_handle().store(STORE_FILE),
+        serde_json::to_value(geometry),
+    ) {
         store.set(KEY, value);
         if let Err(error) = store.save() {
             tracing::warn!(%error, "could not save the window geometry");

@@ -14,7 +14,11 @@ use tessera_app::launch::LaunchOptions;
 use tessera_session::{FakeStore, SecretStore};
 use tessera_testkit::{BackendKind, ServerOptions, TestServer};
 
-fn invoke<R: tauri::Runtime>(webview: &tauri::WebviewWindow<R>, cmd: &str, args: Value) -> Result<Value, Value> {
+fn invoke(
+    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
     let request = InvokeRequest {
         cmd: cmd.into(),
         callback: CallbackFn(0),
@@ -37,18 +41,31 @@ fn jwts_in(text: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_command_ever_returns_a_token() {
-    let server = TestServer::start(BackendKind::Rust, ServerOptions::default()).await.unwrap();
+    let server = TestServer::start(BackendKind::Rust, ServerOptions::default())
+        .await
+        .unwrap();
     let (user, password) = ServerOptions::default().users[0].clone();
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(FakeStore::new());
-    let launch = LaunchOptions::parse(["--server".to_owned(), server.base_url().to_string(), "--profile".to_owned(), "it".to_owned()]);
-    let state = tessera_app::app_state(data.path().to_path_buf(), store.clone() as Arc<dyn SecretStore>, launch);
+    let launch = LaunchOptions::parse([
+        "--server".to_owned(),
+        server.base_url().to_string(),
+        "--profile".to_owned(),
+        "it".to_owned(),
+    ]);
+    let state = tessera_app::app_state(
+        data.path().to_path_buf(),
+        store.clone() as Arc<dyn SecretStore>,
+        launch,
+    );
 
     let app = tessera_app::with_commands(mock_builder())
         .manage(state)
         .build(mock_context(noop_assets()))
         .unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
 
     let mut answers: Vec<(String, Result<Value, Value>)> = Vec::new();
     let mut call = |cmd: &str, args: Value| {
@@ -63,37 +80,76 @@ async fn no_command_ever_returns_a_token() {
     let mut profile = start["profiles"]["profiles"][0]["profile"].clone();
     profile["me_path"] = json!("/api/me/");
     profile["registration_path"] = json!("/api/register/");
-    call("profile_save", json!({ "name": "it", "previousName": "it", "profile": profile })).unwrap();
+    call(
+        "profile_save",
+        json!({ "name": "it", "previousName": "it", "profile": profile }),
+    )
+    .unwrap();
     call("profile_list", json!({})).unwrap();
     call("profile_select", json!({ "name": "it" })).unwrap();
     call("profile_test", json!({ "profile": profile })).unwrap();
 
     // A wrong password is an error with a stable code, and nothing is stored.
-    let wrong = call("session_login", json!({ "profile": "it", "login": user, "password": "wrong" })).unwrap_err();
+    let wrong = call(
+        "session_login",
+        json!({ "profile": "it", "login": user, "password": "wrong" }),
+    )
+    .unwrap_err();
     assert_eq!(wrong["code"], "invalid_credentials", "{wrong}");
-    assert!(store.snapshot().is_empty(), "a failed sign-in wrote to the keyring");
+    assert!(
+        store.snapshot().is_empty(),
+        "a failed sign-in wrote to the keyring"
+    );
 
-    let status = call("session_login", json!({ "profile": "it", "login": user, "password": password })).unwrap();
+    let status = call(
+        "session_login",
+        json!({ "profile": "it", "login": user, "password": password }),
+    )
+    .unwrap();
     assert_eq!(status["signed_in"], true, "{status}");
     call("session_status", json!({ "profile": "it" })).unwrap();
     let who = call("session_user", json!({ "profile": "it" })).unwrap();
     assert_eq!(who["display"], format!("Signed in as {user}"));
-    let hello = call("session_request", json!({ "profile": "it", "method": "GET", "path": "/api/hello/", "body": null })).unwrap();
+    let hello = call(
+        "session_request",
+        json!({ "profile": "it", "method": "GET", "path": "/api/hello/", "body": null }),
+    )
+    .unwrap();
     assert_eq!(hello["status"], 200, "{hello}");
     let echo = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/echo/", "body": "{\"a\": [1, 2]}" })).unwrap();
     assert!(echo["body"].as_str().unwrap().contains("\"a\""), "{echo}");
-    let bad_json = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/echo/", "body": "{nope" })).unwrap_err();
+    let bad_json = call(
+        "session_request",
+        json!({ "profile": "it", "method": "POST", "path": "/api/echo/", "body": "{nope" }),
+    )
+    .unwrap_err();
     assert_eq!(bad_json["code"], "invalid_json");
     // The console refuses the token endpoints: their answers are tokens.
-    let reserved = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/token/refresh/", "body": "{}" })).unwrap_err();
+    let reserved = call(
+        "session_request",
+        json!({ "profile": "it", "method": "POST", "path": "/api/token/refresh/", "body": "{}" }),
+    )
+    .unwrap_err();
     assert_eq!(reserved["code"], "reserved_endpoint");
 
     // The tokens the app holds, read back from its secret store.
-    let stored: String = store.snapshot().values().cloned().collect::<Vec<_>>().join("\n");
+    let stored: String = store
+        .snapshot()
+        .values()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
     let tokens = jwts_in(&stored);
-    assert!(tokens.len() >= 2, "expected the access and refresh tokens in the store");
+    assert!(
+        tokens.len() >= 2,
+        "expected the access and refresh tokens in the store"
+    );
 
-    let registration = call("session_register", json!({ "profile": "it", "username": "newbie", "email": "not-an-email", "password": "x" })).unwrap_err();
+    let registration = call(
+        "session_register",
+        json!({ "profile": "it", "username": "newbie", "email": "not-an-email", "password": "x" }),
+    )
+    .unwrap_err();
     assert_eq!(registration["code"], "validation", "{registration}");
     assert!(registration["fields"]["email"].is_array(), "{registration}");
 
@@ -101,10 +157,22 @@ async fn no_command_ever_returns_a_token() {
     assert!(store.snapshot().is_empty(), "sign-out left keyring entries");
     call("profile_delete", json!({ "name": "it" })).unwrap();
 
-    let called: std::collections::BTreeSet<&str> = answers.iter().map(|(cmd, _)| cmd.as_str()).collect();
+    let called: std::collections::BTreeSet<&str> =
+        answers.iter().map(|(cmd, _)| cmd.as_str()).collect();
     for command in [
-        "app_info", "app_start", "profile_list", "profile_save", "profile_delete", "profile_select", "profile_test",
-        "session_login", "session_register", "session_status", "session_user", "session_request", "session_logout",
+        "app_info",
+        "app_start",
+        "profile_list",
+        "profile_save",
+        "profile_delete",
+        "profile_select",
+        "profile_test",
+        "session_login",
+        "session_register",
+        "session_status",
+        "session_user",
+        "session_request",
+        "session_logout",
     ] {
         assert!(called.contains(command), "{command} was not exercised");
     }
@@ -112,7 +180,10 @@ async fn no_command_ever_returns_a_token() {
         let text = match answer {
             Ok(v) | Err(v) => v.to_string(),
         };
-        assert!(!text.contains("eyJ"), "{cmd} returned something JWT-shaped: {text}");
+        assert!(
+            !text.contains("eyJ"),
+            "{cmd} returned something JWT-shaped: {text}"
+        );
         for token in &tokens {
             assert!(!text.contains(token.as_str()), "{cmd} returned a token");
         }

@@ -32,7 +32,13 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub verbose: bool,
     /// The data directory holding profiles.json and the refresh locks (default: the app's).
-    #[arg(long, global = true, value_name = "DIR", env = "TESSERA_DATA_DIR", hide = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "TESSERA_DATA_DIR",
+        hide = true
+    )]
     pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -81,7 +87,7 @@ pub enum ProfileCommand {
         #[arg(long)]
         url: String,
         #[command(flatten)]
-        fields: ProfileFields,
+        fields: Box<ProfileFields>,
     },
     /// Change some settings of a profile.
     Edit {
@@ -90,7 +96,7 @@ pub enum ProfileCommand {
         #[arg(long)]
         url: Option<String>,
         #[command(flatten)]
-        fields: ProfileFields,
+        fields: Box<ProfileFields>,
     },
     /// Remove a profile (signs it out first).
     Remove { name: String },

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use tessera_session::{paths, KeyringStore, Profile, ProfilesFile, SecretStore, Session, SessionConfig, SessionEvent};
+use tessera_session::{
+    paths, KeyringStore, Profile, ProfilesFile, SecretStore, Session, SessionConfig, SessionEvent,
+};
 use url::Url;
 
 use crate::args::Cli;
@@ -26,7 +28,9 @@ impl Context {
         let data_dir = match &cli.data_dir {
             Some(dir) => dir.clone(),
             None => paths::default_data_dir().ok_or_else(|| {
-                CliError::usage("cannot find the data directory (HOME is not set): pass TESSERA_DATA_DIR")
+                CliError::usage(
+                    "cannot find the data directory (HOME is not set): pass TESSERA_DATA_DIR",
+                )
             })?,
         };
         Ok(Self {
@@ -42,8 +46,9 @@ impl Context {
     /// The profile name and settings a session command uses.
     pub fn resolve_profile(&self, cli: &Cli) -> CliResult<(String, Profile)> {
         if let Some(server) = &cli.server {
-            let url = Url::parse(server)
-                .map_err(|e| CliError::usage(format!("--server {server:?} is not a valid URL ({e})")))?;
+            let url = Url::parse(server).map_err(|e| {
+                CliError::usage(format!("--server {server:?} is not a valid URL ({e})"))
+            })?;
             let profile = Profile::from_base_url(url.as_str())?;
             profile.validate()?;
             return Ok((tessera_session::profile::ad_hoc_name(&url), profile));
@@ -100,7 +105,8 @@ fn print_events(mut events: broadcast::Receiver<SessionEvent>) -> JoinHandle<()>
         loop {
             match events.recv().await {
                 Ok(event) => {
-                    let line = serde_json::to_string(&event).unwrap_or_else(|_| event.name().to_owned());
+                    let line =
+                        serde_json::to_string(&event).unwrap_or_else(|_| event.name().to_owned());
                     eprintln!("tessera: {} {line}", event.name());
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {

@@ -59,8 +59,12 @@ impl CliError {
                 }
                 "network" | "timeout" | "tls" | "lock_timeout" => exit::NETWORK,
                 "keyring_unavailable" => exit::KEYRING,
-                "invalid_profile" | "profile_not_found" | "profiles_file_corrupt" | "insecure_url"
-                | "cross_origin" | "not_supported" => exit::USAGE,
+                "invalid_profile"
+                | "profile_not_found"
+                | "profiles_file_corrupt"
+                | "insecure_url"
+                | "cross_origin"
+                | "not_supported" => exit::USAGE,
                 _ => exit::HTTP_ERROR,
             },
         }
@@ -76,6 +80,9 @@ mod tests {
     #[test]
     fn usage_and_http_errors_map_to_their_codes() {
         assert_eq!(CliError::usage("x").exit_code(), exit::USAGE);
-        assert_eq!(CliError::HttpStatus { status: 404 }.exit_code(), exit::HTTP_ERROR);
+        assert_eq!(
+            CliError::HttpStatus { status: 404 }.exit_code(),
+            exit::HTTP_ERROR
+        );
     }
 }

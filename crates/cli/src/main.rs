@@ -24,10 +24,16 @@ use crate::error::{exit, CliError, CliResult};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "off".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| "off".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tessera-cli: cannot start: {e}");
@@ -47,15 +53,25 @@ async fn run(cli: &Cli) -> CliResult<u8> {
     let context = Context::from_cli(cli)?;
     match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "tessera-cli", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "tessera-cli",
+                &mut std::io::stdout(),
+            );
             Ok(exit::OK)
         }
         Command::Profile(command @ ProfileCommand::Remove { name }) => {
             // Sign the profile out first, so no tokens stay behind in the keyring.
-            let profile = tessera_session::ProfilesFile::load(&context.profiles_path())?.get(name)?.clone();
+            let profile = tessera_session::ProfilesFile::load(&context.profiles_path())?
+                .get(name)?
+                .clone();
             if let Ok(opened) = context.open(name, profile, cli.verbose) {
                 if let Err(e) = opened.session.logout().await {
-                    eprintln!("tessera-cli: signing {name} out failed ({}); removing it anyway", e.code());
+                    eprintln!(
+                        "tessera-cli: signing {name} out failed ({}); removing it anyway",
+                        e.code()
+                    );
                 }
                 opened.close().await;
             }
@@ -67,8 +83,15 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             Ok(exit::OK)
         }
         Command::Login(args) => {
-            let password = password::read(args.password_stdin)?;
+            // Check the profile (URL, plain-http rule) before asking for a password.
             let opened = context.open_session(cli)?;
+            let password = match password::read(args.password_stdin) {
+                Ok(password) => password,
+                Err(e) => {
+                    opened.close().await;
+                    return Err(e);
+                }
+            };
             let result = opened.session.login(&args.username, password).await;
             let base = opened.session.profile().base_url.to_string();
             opened.close().await;
@@ -76,7 +99,10 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             eprintln!(
                 "signed in to {} ({base}){}",
                 status.profile,
-                status.user_id.map(|id| format!(" as user id {id}")).unwrap_or_default()
+                status
+                    .user_id
+                    .map(|id| format!(" as user id {id}"))
+                    .unwrap_or_default()
             );
             Ok(exit::OK)
         }
@@ -86,7 +112,11 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             let base = opened.session.profile().base_url.to_string();
             opened.close().await;
             output::status(&status, &base, None, args.json);
-            Ok(if status.signed_in { exit::OK } else { exit::LOGIN_REQUIRED })
+            Ok(if status.signed_in {
+                exit::OK
+            } else {
+                exit::LOGIN_REQUIRED
+            })
         }
         Command::Request(args) => request(cli, &context, args).await,
         Command::Logout => {
@@ -116,7 +146,9 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
         let name = header::HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| CliError::usage(format!("-H {raw:?}: invalid header name")))?;
         if name == header::AUTHORIZATION {
-            return Err(CliError::usage("-H Authorization: Tessera sets the Authorization header itself"));
+            return Err(CliError::usage(
+                "-H Authorization: Tessera sets the Authorization header itself",
+            ));
         }
         has_content_type |= name == header::CONTENT_TYPE;
         let value = header::HeaderValue::from_str(value.trim())
@@ -147,6 +179,11 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
             "token endpoints are handled by Tessera itself: use `login` and `logout`",
         ));
     }
+    // A new process: read the session from the keyring (refreshing it if it is due).
+    if let Err(e) = opened.session.restore().await {
+        opened.close().await;
+        return Err(e.into());
+    }
     let started = Instant::now();
     let result = opened.session.request(request).await;
     opened.close().await;
@@ -155,7 +192,11 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
     eprintln!(
         "HTTP {} · {elapsed} ms{}",
         response.status,
-        if response.replayed { " · replayed after 401" } else { "" }
+        if response.replayed {
+            " · replayed after 401"
+        } else {
+            ""
+        }
     );
     let pretty = match args.output {
         Some(OutputFormat::Pretty) => true,
@@ -169,7 +210,9 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
     if response.is_success() {
         Ok(exit::OK)
     } else {
-        Err(CliError::HttpStatus { status: response.status })
+        Err(CliError::HttpStatus {
+            status: response.status,
+        })
     }
 }
 
@@ -178,13 +221,17 @@ fn read_data(data: &str) -> CliResult<Vec<u8>> {
     match data.strip_prefix('@') {
         Some("-") => {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map_err(|source| CliError::Io {
-                what: "reading the body from standard input".into(),
-                source,
-            })?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|source| CliError::Io {
+                    what: "reading the body from standard input".into(),
+                    source,
+                })?;
             Ok(buf)
         }
-        Some(path) => std::fs::read(path).map_err(|e| CliError::usage(format!("--data @{path}: {e}"))),
+        Some(path) => {
+            std::fs::read(path).map_err(|e| CliError::usage(format!("--data @{path}: {e}")))
+        }
         None => Ok(data.as_bytes().to_vec()),
     }
 }

@@ -20,7 +20,11 @@ pub fn profile_list(file: &ProfilesFile, json: bool) {
         eprintln!("no profiles yet: add one with `tessera-cli profile add NAME --url URL`");
     }
     for (name, p) in &file.profiles {
-        let mark = if file.last_profile.as_deref() == Some(name.as_str()) { "*" } else { " " };
+        let mark = if file.last_profile.as_deref() == Some(name.as_str()) {
+            "*"
+        } else {
+            " "
+        };
         println!("{mark} {name}\t{}", p.base_url);
     }
 }
@@ -88,7 +92,14 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
     }
     println!("profile   {} ({base_url})", status.profile);
     if !status.signed_in {
-        println!("signed in no{}", status.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default());
+        println!(
+            "signed in no{}",
+            status
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
         return;
     }
     let who = user
@@ -97,7 +108,11 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
         .unwrap_or_else(|| "yes".to_owned());
     println!("signed in {who}");
     if let Some(at) = status.access_expires_at {
-        let state = if status.access_expired { "expired" } else { "expires" };
+        let state = if status.access_expired {
+            "expired"
+        } else {
+            "expires"
+        };
         println!("access    {state} {}", relative(at, server_now));
     }
     if let Some(at) = status.refresh_expires_at {
@@ -109,8 +124,15 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
         None => {}
     }
     if status.clock_offset_ms.abs() >= 1000 {
-        let side = if status.clock_offset_ms > 0 { "ahead" } else { "behind" };
-        println!("clock     server {side} by {} s", status.clock_offset_ms.abs() / 1000);
+        let side = if status.clock_offset_ms > 0 {
+            "ahead"
+        } else {
+            "behind"
+        };
+        println!(
+            "clock     server {side} by {} s",
+            status.clock_offset_ms.abs() / 1000
+        );
     }
 }
 
@@ -119,7 +141,10 @@ pub fn body(bytes: &[u8], pretty: bool) -> std::io::Result<()> {
     let text = String::from_utf8_lossy(bytes);
     let shown = if pretty {
         match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_else(|_| text.clone().into_owned()) + "\n",
+            Ok(json) => {
+                serde_json::to_string_pretty(&json).unwrap_or_else(|_| text.clone().into_owned())
+                    + "\n"
+            }
             Err(_) => text.clone().into_owned(),
         }
     } else {

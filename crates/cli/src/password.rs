@@ -12,10 +12,13 @@ pub const PASSWORD_ENV: &str = "TESSERA_PASSWORD";
 pub fn read(from_stdin: bool) -> CliResult<Password> {
     let password = if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|source| CliError::Io {
-            what: "reading the password from standard input".into(),
-            source,
-        })?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|source| CliError::Io {
+                what: "reading the password from standard input".into(),
+                source,
+            })?;
         let trimmed_len = line.trim_end_matches(['\n', '\r']).len();
         line.truncate(trimmed_len);
         line

@@ -87,7 +87,9 @@ pub fn run(path: &std::path::Path, command: &ProfileCommand) -> CliResult<()> {
             ProfilesFile::update(path, |file| {
                 if file.profiles.contains_key(name) {
                     return Err(tessera_session::Error::InvalidProfile {
-                        detail: format!("a profile named {name:?} exists already: use `profile edit`"),
+                        detail: format!(
+                            "a profile named {name:?} exists already: use `profile edit`"
+                        ),
                     });
                 }
                 file.upsert(name, profile)?;

@@ -1,6 +1,6 @@
 //! Where the app and the CLI keep shared, non-secret files, so that both find the same ones.
 //!
-//! The data directory matches Tauri's `app_data_dir()` for the identifier `dev.tessera.app`
+//! The data directory matches Tauri's `app_data_dir()` for the identifier `dev.tessera.desktop`
 //! (`$XDG_DATA_HOME` or `~/.local/share` on Linux, `~/Library/Application Support` on macOS,
 //! `%APPDATA%` on Windows, each followed by the identifier). The profiles file is the
 //! tauri-plugin-store file `profiles.json` in it; refresh lock files go to `locks/`.
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 /// The app identifier.
-pub const APP_IDENTIFIER: &str = "dev.tessera.app";
+pub const APP_IDENTIFIER: &str = "dev.tessera.desktop";
 
 /// The app's data directory, when the platform's base directory is known.
 pub fn default_data_dir() -> Option<PathBuf> {
@@ -47,12 +47,12 @@ mod tests {
 
     #[test]
     fn files_live_in_the_data_dir() {
-        let d = Path::new("/data/dev.tessera.app");
+        let d = Path::new("/data/dev.tessera.desktop");
         assert_eq!(
             profiles_file(d),
-            Path::new("/data/dev.tessera.app/profiles.json")
+            Path::new("/data/dev.tessera.desktop/profiles.json")
         );
-        assert_eq!(lock_dir(d), Path::new("/data/dev.tessera.app/locks"));
+        assert_eq!(lock_dir(d), Path::new("/data/dev.tessera.desktop/locks"));
         if let Some(dir) = default_data_dir() {
             assert!(dir.ends_with(APP_IDENTIFIER));
         }

@@ -37,6 +37,9 @@ pub struct Profile {
     /// A custom registration endpoint (e.g. a `RegisterView` taking name/email/password).
     #[serde(default)]
     pub registration_path: Option<String>,
+    /// A "current user" endpoint (e.g. `/api/me/`) the app and CLI use to show who is signed in.
+    #[serde(default)]
+    pub me_path: Option<String>,
     /// The login field: the user model's USERNAME_FIELD (`username`, `email`, ...).
     #[serde(default = "defaults::login_field")]
     pub login_field: String,
@@ -145,6 +148,7 @@ impl Profile {
             verify_path: defaults::verify_path(),
             blacklist_path: defaults::blacklist_path(),
             registration_path: None,
+            me_path: None,
             login_field: defaults::login_field(),
             password_field: defaults::password_field(),
             access_field: defaults::access_field(),
@@ -269,6 +273,31 @@ impl Profile {
         Ok(url)
     }
 
+    /// Whether `target` (a path, or an absolute URL) is one of this profile's token endpoints.
+    /// Their answers are tokens, so the request console and the CLI refuse to call them: sign-in,
+    /// refresh and sign-out go through the engine only.
+    pub fn is_auth_endpoint(&self, target: &str) -> bool {
+        let normalise = |url: &Url| url.path().trim_end_matches('/').to_owned();
+        let wanted = match Url::parse(target) {
+            Ok(url) => normalise(&url),
+            Err(_) => match self.endpoint(target) {
+                Ok(url) => normalise(&url),
+                Err(_) => return false,
+            },
+        };
+        [
+            Some(&self.obtain_path),
+            Some(&self.refresh_path),
+            self.verify_path.as_ref(),
+            self.blacklist_path.as_ref(),
+            self.registration_path.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|path| self.endpoint(path).ok())
+        .any(|url| normalise(&url) == wanted)
+    }
+
     /// The refresh margin, as configured.
     pub fn refresh_margin(&self) -> Duration {
         Duration::from_secs(self.refresh_margin_secs)
@@ -294,6 +323,36 @@ impl Profile {
 }
 
 /// Whether `host` is this machine (`localhost`, 127.0.0.0/8, ::1).
+/// The profile name an ad-hoc `--server URL` is known by (in the app and the CLI alike, so both
+/// find the same keyring entry): host and port, e.g. `127.0.0.1-8000`, `staging.example.com`.
+pub fn ad_hoc_name(url: &Url) -> String {
+    let host = url
+        .host_str()
+        .unwrap_or("server")
+        .trim_matches(|c| c == '[' || c == ']');
+    let raw = match url.port() {
+        Some(port) => format!("{host}-{port}"),
+        None => host.to_owned(),
+    };
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    let name = name.trim_start_matches('.');
+    if name.is_empty() {
+        "server".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => {
@@ -320,6 +379,45 @@ pub fn check_transport_security(url: &Url, allow_insecure_http: bool) -> Result<
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn token_endpoints_are_recognised_in_any_spelling() {
+        let mut p = Profile::from_base_url("https://api.example.com/app/").unwrap();
+        p.registration_path = Some("/api/register/".into());
+        for target in [
+            "/api/token/",
+            "api/token",
+            "/api/token/refresh/?x=1",
+            "/api/token/blacklist/",
+            "/api/register/",
+            "https://api.example.com/app/api/token/verify/",
+        ] {
+            assert!(p.is_auth_endpoint(target), "{target}");
+        }
+        for target in [
+            "/api/hello/",
+            "/api/token/x/",
+            "/api/",
+            "https://api.example.com/api/token/",
+        ] {
+            assert!(!p.is_auth_endpoint(target), "{target}");
+        }
+        p.verify_path = None;
+        assert!(!p.is_auth_endpoint("/api/token/verify/"));
+    }
+
+    #[test]
+    fn ad_hoc_names_are_valid_profile_names() {
+        for (url, name) in [
+            ("http://127.0.0.1:8000/", "127.0.0.1-8000"),
+            ("https://staging.example.com/api/", "staging.example.com"),
+            ("http://[::1]:9/", "--1-9"),
+        ] {
+            let got = ad_hoc_name(&Url::parse(url).unwrap());
+            assert_eq!(got, name);
+            crate::profiles_file::validate_profile_name(&got).unwrap();
+        }
+    }
 
     #[test]
     fn minimal_json_gets_simplejwt_defaults() {

@@ -394,7 +394,18 @@ impl Session {
     /// token; `session_expired` when the refresh token has expired, `login_required` when there
     /// is nothing stored. A refresh that fails transiently (offline) keeps the session.
     pub async fn restore(&self) -> Result<SessionStatus> {
-        signin::restore(&self.inner).await
+        signin::restore(&self.inner, true).await
+    }
+
+    /// Reads the session from the keyring without any network call (`status` in the CLI): an
+    /// expired access token is reported, not refreshed. No stored session, or one that can no
+    /// longer be renewed, is a signed-out status with its reason rather than an error.
+    pub async fn load(&self) -> Result<SessionStatus> {
+        match signin::restore(&self.inner, false).await {
+            Ok(status) => Ok(status),
+            Err(e) if e.needs_login() => Ok(self.status()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The current state, without I/O.

@@ -202,8 +202,24 @@ pub(crate) async fn register(
     self::login(inner, login_value, registration.password).await
 }
 
-pub(crate) async fn restore(inner: &Arc<Inner>) -> Result<SessionStatus> {
-    let stored = inner.vault.load(&inner.name).await?;
+pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<SessionStatus> {
+    // Readers do not hold the refresh lock, and a writer in another process (a rotation) may be
+    // replacing the keyring item right now: the Secret Service then shows a missing or vanished
+    // item for a moment. A lock-free read that finds nothing or fails is therefore repeated
+    // under the lock, where no writer can be midway.
+    let stored = match inner.vault.load(&inner.name).await {
+        Ok(Some(stored)) => Some(stored),
+        first => {
+            match lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await {
+                Ok(guard) => {
+                    let again = inner.vault.load(&inner.name).await;
+                    drop(guard);
+                    again?
+                }
+                Err(_) => first?,
+            }
+        }
+    };
     let Some(stored) = stored else {
         inner.end(None);
         return Err(Error::LoginRequired {
@@ -256,7 +272,7 @@ pub(crate) async fn restore(inner: &Arc<Inner>) -> Result<SessionStatus> {
         profile: inner.name.clone(),
         user_id,
     });
-    if due {
+    if due && refresh_if_due {
         let (generation, flights) = {
             let state = inner.read_state();
             (state.generation, state.flights)

@@ -29,7 +29,7 @@ compile_error!(
 );
 
 /// The default service prefix: the app identifier.
-pub const DEFAULT_SERVICE: &str = "dev.tessera.app";
+pub const DEFAULT_SERVICE: &str = crate::paths::APP_IDENTIFIER;
 
 /// Longest secret one keyring entry is asked to hold, in characters. Windows Credential Manager
 /// stores `set_password` as UTF-16 and rejects blobs over 2560 bytes (1280 characters); stay well
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn the_mock_keyring_is_refused() {
         let err = KeyringStore::with_builder(
-            "dev.tessera.app",
+            "dev.tessera.desktop",
             keyring::mock::default_credential_builder(),
         )
         .unwrap_err();
@@ -321,7 +321,7 @@ mod tests {
     fn this_build_uses_a_persistent_native_store() {
         // Building the store touches no keyring daemon; it only checks the compiled-in backend.
         let store = KeyringStore::new(DEFAULT_SERVICE).unwrap();
-        assert_eq!(store.service(), "dev.tessera.app");
+        assert_eq!(store.service(), "dev.tessera.desktop");
         assert!(KeyringStore::new(" ").is_err());
     }
 

@@ -32,7 +32,7 @@ fn real_store() -> Arc<KeyringStore> {
     }
     // A service of its own per run, so runs never see each other's entries.
     let service = format!(
-        "dev.tessera.app.test.{}.{:x}",
+        "dev.tessera.desktop.test.{}.{:x}",
         std::process::id(),
         fastrand::u32(..)
     );

@@ -16,19 +16,24 @@ pub const APP_BIN_ENV: &str = "TESSERA_APP_BIN";
 
 /// The release-mode app binary the tests drive.
 pub fn app_binary() -> Result<PathBuf> {
-    let path = std::env::var_os(APP_BIN_ENV).map(PathBuf::from).with_context(|| {
-        format!(
+    let path = std::env::var_os(APP_BIN_ENV)
+        .map(PathBuf::from)
+        .with_context(|| {
+            format!(
             "{APP_BIN_ENV} is not set: run the end-to-end tests through `bash scripts/test.sh`, \
              which builds the app like a release and provides Xvfb, tauri-driver and a keyring"
         )
-    })?;
+        })?;
     let path = if path.is_absolute() {
         path
     } else {
         workspace_root().join(path)
     };
     if !path.is_file() {
-        bail!("{APP_BIN_ENV}={} does not exist: build it with `npx tauri build --no-bundle`", path.display());
+        bail!(
+            "{APP_BIN_ENV}={} does not exist: build it with `npx tauri build --no-bundle`",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -76,12 +81,19 @@ impl Driver {
         let native_port = free_port()?;
         let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".to_owned());
         let child = Command::new(&driver)
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {driver}: install it with `bash scripts/setup.sh test`"))?;
+            .with_context(|| {
+                format!("starting {driver}: install it with `bash scripts/setup.sh test`")
+            })?;
         let mut driver = Self { child, port };
         driver.wait_ready().await?;
         Ok(driver)
@@ -93,11 +105,17 @@ impl Driver {
             if let Some(status) = self.child.try_wait()? {
                 bail!("tauri-driver exited early with {status}");
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("tauri-driver did not listen on port {} within 30 s", self.port);
+                bail!(
+                    "tauri-driver did not listen on port {} within 30 s",
+                    self.port
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -149,5 +167,7 @@ pub fn testid(id: &str) -> String {
 /// this lock for as long as their app runs.
 pub async fn app_slot() -> tokio::sync::MutexGuard<'static, ()> {
     static SLOT: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
-    SLOT.get_or_init(|| tokio::sync::Mutex::new(())).lock().await
+    SLOT.get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await
 }

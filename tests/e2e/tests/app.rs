@@ -36,7 +36,8 @@ impl Install {
 
     /// Launches the app (through a fresh tauri-driver) pointed at `server`.
     async fn launch(&self, server: &TestServer) -> Result<(Driver, Client)> {
-        let driver = Driver::start_with_env(&[("XDG_DATA_HOME", self.xdg.path().as_os_str())]).await?;
+        let driver =
+            Driver::start_with_env(&[("XDG_DATA_HOME", self.xdg.path().as_os_str())]).await?;
         let url = server.base_url().to_string();
         let client = driver
             .launch(&app_binary()?, &["--server", &url, "--profile", PROFILE])
@@ -66,7 +67,13 @@ impl Install {
     fn engine(&self) -> Session {
         let file = ProfilesFile::load(&paths::profiles_file(&self.data_dir())).unwrap();
         let profile = file.get(PROFILE).unwrap().clone();
-        Session::open(SessionConfig::new(PROFILE, profile, self.store(), paths::lock_dir(&self.data_dir()))).unwrap()
+        Session::open(SessionConfig::new(
+            PROFILE,
+            profile,
+            self.store(),
+            paths::lock_dir(&self.data_dir()),
+        ))
+        .unwrap()
     }
 }
 
@@ -92,7 +99,11 @@ async fn type_into(client: &Client, id: &str, value: &str) -> Result<()> {
 }
 
 async fn click(client: &Client, id: &str) -> Result<()> {
-    client.find(Locator::Css(&testid(id))).await?.click().await?;
+    client
+        .find(Locator::Css(&testid(id)))
+        .await?
+        .click()
+        .await?;
     Ok(())
 }
 
@@ -122,7 +133,10 @@ async fn send(client: &Client, method: &str, path: &str, body: &str) -> Result<(
     type_into(client, "request-body", body).await?;
     // Mark the old response so we wait for the new one.
     client
-        .execute("document.querySelector(\"[data-testid='response-status']\").textContent='…'", vec![])
+        .execute(
+            "document.querySelector(\"[data-testid='response-status']\").textContent='…'",
+            vec![],
+        )
         .await?;
     click(client, "request-send").await?;
     let status = wait_text(client, "response-status", |s| s != "…" && s != "–").await?;
@@ -148,7 +162,10 @@ fn assert_no_tokens(page: &str, tokens: &[String]) {
         // A token, or any long piece of one (its signature), must not be in the page.
         let signature = token.rsplit('.').next().unwrap();
         assert!(!page.contains(token.as_str()), "the page holds a token");
-        assert!(!page.contains(signature), "the page holds a token's signature");
+        assert!(
+            !page.contains(signature),
+            "the page holds a token's signature"
+        );
     }
     assert!(!page.contains("eyJ"), "the page holds something JWT-shaped");
 }
@@ -170,15 +187,24 @@ async fn close(client: Client) {
 async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server.user().map(|(u, p)| (u.to_owned(), p.to_owned())).unwrap();
+    let (user, password) = server
+        .user()
+        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .unwrap();
     let install = Install::new();
 
     // 1. A wrong password: a clear error, and nothing in the keyring.
     let (_driver, client) = install.launch(&server).await?;
     sign_in(&client, &user, "definitely-wrong").await?;
     let error = wait_text(&client, "login-error", |t| !t.is_empty()).await?;
-    ensure!(error.to_lowercase().contains("password") || error.to_lowercase().contains("credentials"), "error was {error:?}");
-    ensure!(install.stored_tokens().await.is_empty(), "a failed sign-in wrote to the keyring");
+    ensure!(
+        error.to_lowercase().contains("password") || error.to_lowercase().contains("credentials"),
+        "error was {error:?}"
+    );
+    ensure!(
+        install.stored_tokens().await.is_empty(),
+        "a failed sign-in wrote to the keyring"
+    );
     save_screenshot(&client, "login-error").await?;
 
     // 2. Sign in: home shows the user.
@@ -186,10 +212,19 @@ async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
     visible(&client, "home-screen").await?;
     wait_text(&client, "home-user", |t| t.contains(&user)).await?;
     let tokens = install.stored_tokens().await;
-    ensure!(tokens.len() == 2, "expected access and refresh tokens in the keyring");
-    ensure!(text(&client, "access-expires").await?.starts_with("in "), "access countdown missing");
+    ensure!(
+        tokens.len() == 2,
+        "expected access and refresh tokens in the keyring"
+    );
+    ensure!(
+        text(&client, "access-expires").await?.starts_with("in "),
+        "access countdown missing"
+    );
     let (status, body) = send(&client, "GET", "/api/hello/", "").await?;
-    ensure!(status == "200" && body.contains("Hello, World!"), "{status} {body}");
+    ensure!(
+        status == "200" && body.contains("Hello, World!"),
+        "{status} {body}"
+    );
     save_screenshot(&client, "home").await?;
 
     // 3. Past the access lifetime, a request still succeeds and the log shows a refresh.
@@ -213,17 +248,30 @@ async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
 
     // 6. Sign out: login screen, keyring entry gone, refresh token blacklisted on the server.
     let before = install.stored_tokens().await;
-    let refresh = before.get(1).cloned().context("no refresh token before sign-out")?;
+    let refresh = before
+        .get(1)
+        .cloned()
+        .context("no refresh token before sign-out")?;
     click(&client, "sign-out").await?;
     visible(&client, "login-screen").await?;
-    ensure!(install.stored_tokens().await.is_empty(), "sign-out left the keyring entry");
-    ensure!(!install.engine().load().await?.signed_in, "another process still sees a session");
+    ensure!(
+        install.stored_tokens().await.is_empty(),
+        "sign-out left the keyring entry"
+    );
+    ensure!(
+        !install.engine().load().await?.signed_in,
+        "another process still sees a session"
+    );
     let reuse = reqwest::Client::new()
         .post(server.url("api/token/refresh/"))
         .json(&serde_json::json!({ "refresh": refresh }))
         .send()
         .await?;
-    ensure!(reuse.status() == 401, "the refresh token was not blacklisted: {}", reuse.status());
+    ensure!(
+        reuse.status() == 401,
+        "the refresh token was not blacklisted: {}",
+        reuse.status()
+    );
     let body: serde_json::Value = reuse.json().await?;
     ensure!(body["detail"] == "Token is blacklisted", "{body}");
     close(client).await;
@@ -234,7 +282,10 @@ async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
 async fn unreachable_server_is_explained_and_the_session_survives() -> Result<()> {
     let _slot = app_slot().await;
     let mut server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server.user().map(|(u, p)| (u.to_owned(), p.to_owned())).unwrap();
+    let (user, password) = server
+        .user()
+        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .unwrap();
     let install = Install::new();
     let (_driver, client) = install.launch(&server).await?;
     sign_in(&client, &user, &password).await?;
@@ -243,9 +294,15 @@ async fn unreachable_server_is_explained_and_the_session_survives() -> Result<()
     server.stop();
     let (status, body) = send(&client, "GET", "/api/hello/", "").await?;
     ensure!(status == "network", "status was {status:?} ({body})");
-    ensure!(body.to_lowercase().contains("reach"), "the message does not say the server is unreachable: {body:?}");
+    ensure!(
+        body.to_lowercase().contains("reach"),
+        "the message does not say the server is unreachable: {body:?}"
+    );
     save_screenshot(&client, "unreachable").await?;
-    ensure!(!install.stored_tokens().await.is_empty(), "an unreachable server ended the session");
+    ensure!(
+        !install.stored_tokens().await.is_empty(),
+        "an unreachable server ended the session"
+    );
 
     server.start_again().await?;
     tokio::time::sleep(Duration::from_secs(ACCESS_LIFETIME + 1)).await;

@@ -18,7 +18,10 @@ async fn login_screen_renders_with_a_focusable_password_field() -> anyhow::Resul
         anyhow::ensure!(title == "Tessera", "window title was {title:?}");
 
         let password = client.find(Locator::Css(&testid("password"))).await?;
-        anyhow::ensure!(password.is_displayed().await?, "password field is not displayed");
+        anyhow::ensure!(
+            password.is_displayed().await?,
+            "password field is not displayed"
+        );
         anyhow::ensure!(password.is_enabled().await?, "password field is disabled");
         anyhow::ensure!(
             password.attr("type").await?.as_deref() == Some("password"),
@@ -27,20 +30,33 @@ async fn login_screen_renders_with_a_focusable_password_field() -> anyhow::Resul
 
         // Focus starts in the first empty field: the username.
         let active = client
-            .execute("return document.activeElement && document.activeElement.dataset.testid", vec![])
+            .execute(
+                "return document.activeElement && document.activeElement.dataset.testid",
+                vec![],
+            )
             .await?;
-        anyhow::ensure!(active == "username", "initial focus was on {active}, expected username");
+        anyhow::ensure!(
+            active == "username",
+            "initial focus was on {active}, expected username"
+        );
 
         // The password field takes focus when clicked.
         password.click().await?;
         let active = client
-            .execute("return document.activeElement && document.activeElement.dataset.testid", vec![])
+            .execute(
+                "return document.activeElement && document.activeElement.dataset.testid",
+                vec![],
+            )
             .await?;
         anyhow::ensure!(active == "password", "after a click, focus was on {active}");
 
         // The footer is filled through IPC (`invoke("app_info")`): proves the strict CSP and
         // the capability still let the page reach Rust.
-        let footer = client.find(Locator::Css(&testid("app-version"))).await?.text().await?;
+        let footer = client
+            .find(Locator::Css(&testid("app-version")))
+            .await?
+            .text()
+            .await?;
         anyhow::ensure!(
             footer == format!("Tessera {}", env!("CARGO_PKG_VERSION")),
             "footer was {footer:?}: the app_info IPC call failed"
