@@ -129,6 +129,8 @@ impl Driver {
             "tauri:options".into(),
             serde_json::json!({ "application": app, "args": args }),
         );
+        // Several rustls crypto providers are compiled in (reqwest's ring, fantoccini's): pick one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .context("WebDriver client TLS setup")?
             .capabilities(caps)

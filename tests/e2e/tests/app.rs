@@ -16,6 +16,12 @@ use tessera_session::{paths, KeyringStore, ProfilesFile, SecretStore, Session, S
 use tessera_testkit::{BackendKind, ServerOptions, TestServer};
 
 const PROFILE: &str = "e2e";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Theme {
+    Light,
+    Dark,
+}
 const ACCESS_LIFETIME: u64 = 4;
 
 /// One app installation: its own data directory (profiles file) shared by every launch.
@@ -34,10 +40,45 @@ impl Install {
         self.xdg.path().join(paths::APP_IDENTIFIER)
     }
 
-    /// Launches the app (through a fresh tauri-driver) pointed at `server`.
+    /// Launches the app (through a fresh tauri-driver) pointed at `server`. The profile is
+    /// prepared as a user would in "Manage profiles" (with the "me" endpoint); `--server`
+    /// then only updates its URL.
     async fn launch(&self, server: &TestServer) -> Result<(Driver, Client)> {
-        let driver =
-            Driver::start_with_env(&[("XDG_DATA_HOME", self.xdg.path().as_os_str())]).await?;
+        self.launch_themed(server, None).await
+    }
+
+    /// Like [`Install::launch`], with a GTK theme (`Adwaita:dark` makes WebKit report
+    /// `prefers-color-scheme: dark`).
+    async fn launch_themed(
+        &self,
+        server: &TestServer,
+        theme: Option<Theme>,
+    ) -> Result<(Driver, Client)> {
+        ProfilesFile::update(&paths::profiles_file(&self.data_dir()), |file| {
+            if !file.profiles.contains_key(PROFILE) {
+                let mut profile = tessera_session::Profile::new(server.base_url().clone());
+                profile.me_path = Some("/api/me/".into());
+                file.upsert(PROFILE, profile)?;
+            }
+            Ok(())
+        })?;
+        // The OS preference, as a GTK desktop stores it: `gtk-application-prefer-dark-theme`.
+        let config = self.xdg.path().join("config");
+        let gtk = config.join("gtk-3.0");
+        std::fs::create_dir_all(&gtk)?;
+        let dark = u8::from(theme == Some(Theme::Dark));
+        std::fs::write(
+            gtk.join("settings.ini"),
+            format!(
+                "[Settings]\ngtk-application-prefer-dark-theme={dark}\ngtk-theme-name={}\n",
+                if dark == 1 { "Adwaita-dark" } else { "Adwaita" }
+            ),
+        )?;
+        let env = [
+            ("XDG_DATA_HOME", self.xdg.path().as_os_str()),
+            ("XDG_CONFIG_HOME", config.as_os_str()),
+        ];
+        let driver = Driver::start_with_env(&env).await?;
         let url = server.base_url().to_string();
         let client = driver
             .launch(&app_binary()?, &["--server", &url, "--profile", PROFILE])
@@ -94,7 +135,9 @@ async fn text(client: &Client, id: &str) -> Result<String> {
 async fn type_into(client: &Client, id: &str, value: &str) -> Result<()> {
     let field = client.find(Locator::Css(&testid(id))).await?;
     field.clear().await?;
-    field.send_keys(value).await?;
+    if !value.is_empty() {
+        field.send_keys(value).await?;
+    }
     Ok(())
 }
 
@@ -127,8 +170,13 @@ async fn sign_in(client: &Client, user: &str, password: &str) -> Result<()> {
 }
 
 async fn send(client: &Client, method: &str, path: &str, body: &str) -> Result<(String, String)> {
-    let select = client.find(Locator::Css(&testid("request-method"))).await?;
-    select.select_by_value(method).await?;
+    // WebKitWebDriver cannot click an <option>: set the <select> the way a change would.
+    client
+        .execute(
+            "const s = document.querySelector(\"[data-testid='request-method']\"); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+            vec![serde_json::json!(method)],
+        )
+        .await?;
     type_into(client, "request-path", path).await?;
     type_into(client, "request-body", body).await?;
     // Mark the old response so we wait for the new one.
@@ -310,5 +358,52 @@ async fn unreachable_server_is_explained_and_the_session_survives() -> Result<()
     ensure!(status == "200" && body.contains(&user), "{status} {body}");
     visible(&client, "home-screen").await?;
     close(client).await;
+    Ok(())
+}
+
+async fn background(client: &Client) -> Result<String> {
+    let value = client
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor",
+            vec![],
+        )
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// Light and dark follow the OS; the screenshots of every screen in both land in
+/// `artifacts/e2e/` (the README shows copies from `docs/`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screens_follow_the_os_theme() -> Result<()> {
+    let _slot = app_slot().await;
+    let server = TestServer::start(BackendKind::Rust, ServerOptions::default()).await?;
+    let (user, password) = server
+        .user()
+        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .unwrap();
+    let mut backgrounds = Vec::new();
+    for (theme, suffix) in [(Some(Theme::Light), "light"), (Some(Theme::Dark), "dark")] {
+        let install = Install::new();
+        let (_driver, client) = install.launch_themed(&server, theme).await?;
+        backgrounds.push(background(&client).await?);
+        save_screenshot(&client, &format!("screen-login-{suffix}")).await?;
+        click(&client, "manage-profiles").await?;
+        visible(&client, "profiles-screen").await?;
+        save_screenshot(&client, &format!("screen-profiles-{suffix}")).await?;
+        click(&client, "profiles-back").await?;
+        visible(&client, "login-screen").await?;
+        sign_in(&client, &user, &password).await?;
+        visible(&client, "home-screen").await?;
+        wait_text(&client, "home-user", |t| t.contains(&user)).await?;
+        send(&client, "POST", "/api/echo/", r#"{"hello": "world"}"#).await?;
+        save_screenshot(&client, &format!("screen-home-{suffix}")).await?;
+        click(&client, "sign-out").await?;
+        visible(&client, "login-screen").await?;
+        close(client).await;
+    }
+    ensure!(
+        backgrounds[0] != backgrounds[1],
+        "the dark theme did not change the page: {backgrounds:?}"
+    );
     Ok(())
 }
