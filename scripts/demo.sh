@@ -19,7 +19,7 @@ fi
 bash scripts/setup.sh demo
 
 echo "[demo] building the reference backend and the app (release mode; the first build takes a few minutes)" >&2
-cargo build --release --locked -p tessera-backend
+cargo build --release --locked -p tessera-backend -p tessera-cli
 ./node_modules/.bin/tauri build --no-bundle --ci
 
 data_dir="${XDG_DATA_HOME:-$HOME/.local/share}/tessera-demo"
@@ -60,4 +60,19 @@ cat <<MSG
   Backend log:          $log
 
 MSG
-target/release/tessera --server "$url/" --profile demo
+# The demo profile, set up with the CLI (the app and the CLI share profiles and sessions).
+cli=target/release/tessera-cli
+if "$cli" profile show demo >/dev/null 2>&1; then
+  "$cli" profile edit demo --url "$url/" --me-path /api/me/ --registration-path /api/register/
+else
+  "$cli" profile add demo --url "$url/" --me-path /api/me/ --registration-path /api/register/
+fi
+"$cli" profile use demo
+
+cat <<MSG
+  Try the CLI on the same session once you have signed in in the app:
+    $cli status
+    $cli request GET /api/me/
+
+MSG
+target/release/tessera --profile demo

@@ -21,7 +21,7 @@ step "cargo fmt --all --check"
 cargo fmt --all --check
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features tessera-e2e/e2e -- -D warnings
 
 step "build the app like a release (custom protocol, no bundle)"
 ./node_modules/.bin/tauri build --no-bundle --ci

@@ -159,22 +159,25 @@ async fn no_command_ever_returns_a_token() {
 
     let called: std::collections::BTreeSet<&str> =
         answers.iter().map(|(cmd, _)| cmd.as_str()).collect();
-    for command in [
-        "app_info",
-        "app_start",
-        "profile_list",
-        "profile_save",
-        "profile_delete",
-        "profile_select",
-        "profile_test",
-        "session_login",
-        "session_register",
-        "session_status",
-        "session_user",
-        "session_request",
-        "session_logout",
-    ] {
-        assert!(called.contains(command), "{command} was not exercised");
+    // Every command the main window may call (its capability) was exercised here.
+    let capability: Value =
+        serde_json::from_str(include_str!("../src-tauri/capabilities/main-window.json")).unwrap();
+    let allowed: Vec<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            p.as_str()?
+                .strip_prefix("allow-")
+                .map(|c| c.replace('-', "_"))
+        })
+        .collect();
+    assert!(allowed.len() >= 13, "{allowed:?}");
+    for command in &allowed {
+        assert!(
+            called.contains(command.as_str()),
+            "{command} was not exercised"
+        );
     }
     for (cmd, answer) in &answers {
         let text = match answer {

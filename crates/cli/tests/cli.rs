@@ -466,3 +466,59 @@ async fn help_documents_exit_codes_and_completions_generate() {
     assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("tessera-cli"));
 }
+
+/// A TLS listener with a certificate from a private CA (the engine's test fixtures): enough to
+/// see whether the CLI trusts it. It answers no HTTP.
+async fn tls_listener() -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../session/tests/fixtures/tls");
+    let certs = CertificateDer::pem_file_iter(fixtures.join("localhost.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(fixtures.join("localhost.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused_with_exit_code_4() {
+    let port = tls_listener().await;
+    let mut env = Env::new("tls");
+    let mut cmd = env.command(&[
+        "--server",
+        &format!("https://localhost:{port}/"),
+        "login",
+        "-u",
+        "a",
+    ]);
+    cmd.env("TESSERA_PASSWORD", "pw");
+    let out = cmd.output().await.unwrap();
+    env.record(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("[tls]") && stderr.to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
+}
