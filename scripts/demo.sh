@@ -12,11 +12,19 @@ DEMO_PASSWORD="tessera-demo"
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "demo: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run this from a desktop session," >&2
-  echo "      or wrap it in a virtual one: xvfb-run -a bash scripts/demo.sh" >&2
+  echo "      or give it a virtual display and keyring:" >&2
+  echo "      bash scripts/setup.sh test && bash scripts/session-env.sh bash scripts/demo.sh" >&2
   exit 1
 fi
 
-bash scripts/setup.sh demo
+# Under sudo: set-up needs root for apt, but builds, tests and the app belong to the user who
+# typed sudo (their toolchain, their checkout, their D-Bus session).
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ] && [ -z "${TESSERA_SETUP_DONE:-}" ]; then
+  bash scripts/setup.sh demo
+  exec sudo -u "$SUDO_USER" -H --preserve-env=DISPLAY,WAYLAND_DISPLAY,XAUTHORITY,CI \
+    env TESSERA_SETUP_DONE=1 bash "$0" "$@"
+fi
+[ -n "${TESSERA_SETUP_DONE:-}" ] || bash scripts/setup.sh demo
 
 echo "[demo] building the reference backend and the app (release mode; the first build takes a few minutes)" >&2
 cargo build --release --locked -p tessera-backend -p tessera-cli

@@ -32,8 +32,7 @@ die() {
 if [ "$(id -u)" -eq 0 ]; then
   AS_ROOT=()
 else
-  command -v sudo >/dev/null || die "not root and no sudo: run as root or install sudo"
-  AS_ROOT=(sudo)
+  AS_ROOT=(sudo) # checked only when something has to be installed
 fi
 if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "${SUDO_USER}" != root ]; then
   # Run per-user steps as the person who typed `sudo`, with their environment.
@@ -67,6 +66,9 @@ for p in "${missing[@]}"; do
   esac
 done
 if [ "${#filtered[@]}" -gt 0 ]; then
+  if [ "${#AS_ROOT[@]}" -gt 0 ] && ! command -v sudo >/dev/null; then
+    die "missing system packages (${filtered[*]}) and no sudo: run as root, or install them"
+  fi
   log "installing system packages: ${filtered[*]}"
   "${AS_ROOT[@]}" apt-get update -qq
   "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
@@ -97,18 +99,21 @@ done
 
 # --- Node + the pinned Tauri CLI ------------------------------------------------------------
 node_major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
-[ "$node_major" -ge "$MIN_NODE_MAJOR" ] || die "Node.js $node_major is too old: the Tauri CLI needs $MIN_NODE_MAJOR or later"
+[ "$node_major" -ge "$MIN_NODE_MAJOR" ] || die "Node.js $node_major is too old: the Tauri CLI needs $MIN_NODE_MAJOR or later (Debian 12 and Ubuntu 24.04 ship 18; on older systems install a newer Node.js first)"
 pinned_cli="$(sed -n 's/.*"@tauri-apps\/cli": "\([^"]*\)".*/\1/p' package.json)"
 if [ "$(as_user ./node_modules/.bin/tauri --version 2>/dev/null | awk '{print $2}')" != "$pinned_cli" ]; then
-  log "installing the Tauri CLI $pinned_cli (npm ci)"
-  as_user npm ci --no-audit --no-fund --loglevel=error
+  # package.json pins the CLI exactly, and the CLI pins its platform binary exactly. No lock
+  # file: npm 11 writes locks without other platforms' optional binaries, which `npm ci` rejects.
+  log "installing the Tauri CLI $pinned_cli (npm install)"
+  as_user npm install --no-package-lock --no-audit --no-fund --loglevel=error
 else
   log "Tauri CLI $pinned_cli: present"
 fi
 
 if [ "$MODE" = test ]; then
   # --- tauri-driver (WebDriver proxy for the real window) -----------------------------------
-  if [ "$(as_user tauri-driver --version 2>/dev/null | awk '{print $2}')" != "$TAURI_DRIVER_VERSION" ]; then
+  # tauri-driver has no --version: ask cargo what it installed.
+  if ! as_user cargo install --list | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
     log "installing tauri-driver $TAURI_DRIVER_VERSION (cargo install --locked)"
     as_user cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --quiet
   else

@@ -14,8 +14,15 @@ step() {
   printf '\n\033[1;34m==> [%4ss] %s\033[0m\n' "$((SECONDS - start))" "$*" >&2
 }
 
+# Under sudo: set-up needs root for apt, but builds, tests and the app belong to the user who
+# typed sudo (their toolchain, their checkout, their D-Bus session).
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ] && [ -z "${TESSERA_SETUP_DONE:-}" ]; then
+  bash scripts/setup.sh test
+  exec sudo -u "$SUDO_USER" -H --preserve-env=DISPLAY,WAYLAND_DISPLAY,XAUTHORITY,CI \
+    env TESSERA_SETUP_DONE=1 bash "$0" "$@"
+fi
 step "set-up (installs only what is missing)"
-bash scripts/setup.sh test
+[ -n "${TESSERA_SETUP_DONE:-}" ] || bash scripts/setup.sh test
 
 step "cargo fmt --all --check"
 cargo fmt --all --check
