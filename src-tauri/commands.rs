@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
+use tessera_session::profiles_file::validate_profile_name;
 use tessera_session::{
     header, probe, redact, ApiRequest, LogoutOutcome, Method, Password, Profile, ProfilesFile,
     Registration, SessionStatus,
@@ -34,11 +35,16 @@ pub struct ProfileEntry {
 pub struct ProfileList {
     pub profiles: Vec<ProfileEntry>,
     pub last_profile: Option<String>,
+    /// The engine's defaults (simplejwt's), the starting point of a new profile.
+    pub defaults: Option<Profile>,
 }
 
 impl From<ProfilesFile> for ProfileList {
     fn from(file: ProfilesFile) -> Self {
         Self {
+            defaults: url::Url::parse("https://api.example.com/")
+                .ok()
+                .map(Profile::new),
             profiles: file
                 .profiles
                 .into_iter()
@@ -172,18 +178,26 @@ async fn restore<R: Runtime>(
             state.keep_fresh(name).await;
             Ok(session.status())
         }
+        // Simply signed out: nothing to show. An expired session keeps its reason.
+        Err(e) if e.code() == "login_required" => {
+            let mut status = session.status();
+            status.reason = None;
+            Ok(status)
+        }
+        Err(e) if e.needs_login() => Ok(session.status()),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Lists every saved profile.
 #[tauri::command]
-pub fn profile_list(state: State<'_, AppState>) -> CommandResult<ProfileList> {
+pub async fn profile_list(state: State<'_, AppState>) -> CommandResult<ProfileList> {
     Ok(state.load_profiles()?.into())
 }
 
-/// Creates or updates a profile (renaming it when `previous_name` differs). A renamed profile
-/// signs out of its old name: keyring entries are per profile name.
+/// Creates or updates a profile (renaming it when `previous_name` differs). A new or renamed
+/// profile never replaces another one silently. A renamed profile signs out of its old name
+/// (keyring entries are per profile name), once the save has worked.
 #[tauri::command]
 pub async fn profile_save<R: Runtime>(
     app: AppHandle<R>,
@@ -196,18 +210,32 @@ pub async fn profile_save<R: Runtime>(
         CommandError::new("invalid_profile", format!("This profile is not valid: {e}"))
     })?;
     profile.validate()?;
-    let renamed_from = previous_name.filter(|old| !old.is_empty() && *old != name);
-    if let Some(old) = &renamed_from {
-        sign_out_quietly(&app, &state, old).await;
+    validate_profile_name(&name)?;
+    let previous_name = previous_name.filter(|old| !old.is_empty());
+    let creating = previous_name.as_deref() != Some(name.as_str());
+    let path = state.profiles_path();
+    let saved = tauri::async_runtime::spawn_blocking(move || {
+        ProfilesFile::update(&path, |file| {
+            if creating && file.profiles.contains_key(&name) {
+                return Err(tessera_session::Error::InvalidProfile {
+                    detail: format!("a profile named “{name}” exists already: pick another name"),
+                });
+            }
+            let renamed_from = previous_name.filter(|old| *old != name);
+            if let Some(old) = &renamed_from {
+                file.remove(old);
+            }
+            file.upsert(&name, profile)?;
+            file.last_profile = Some(name.clone());
+            Ok((file.clone(), renamed_from))
+        })
+    })
+    .await
+    .map_err(|e| CommandError::new("internal", e.to_string()))?;
+    let (file, renamed_from) = saved?;
+    if let Some(old) = renamed_from {
+        sign_out_quietly(&app, &state, &old).await;
     }
-    let file = ProfilesFile::update(&state.profiles_path(), |file| {
-        if let Some(old) = &renamed_from {
-            file.remove(old);
-        }
-        file.upsert(&name, profile)?;
-        file.last_profile = Some(name.clone());
-        Ok(file.clone())
-    })?;
     Ok(file.into())
 }
 
@@ -230,26 +258,41 @@ pub async fn profile_delete<R: Runtime>(
 }
 
 async fn sign_out_quietly<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
-    if let Ok(session) = state.session(app, name).await {
-        if let Err(error) = session.logout().await {
+    match state.session(app, name).await {
+        Ok(session) => {
+            if let Err(error) = session.logout().await {
+                tracing::warn!(
+                    profile = name,
+                    code = error.code(),
+                    "sign-out of a removed profile failed"
+                );
+            }
+        }
+        Err(error) => {
             tracing::warn!(
                 profile = name,
                 code = error.code(),
-                "sign-out of a removed profile failed"
+                "could not open a removed profile to sign it out"
             );
         }
     }
     state.forget(name).await;
 }
 
-/// Remembers the profile picked on the login screen.
+/// Remembers the profile picked on the login screen. Off the main thread: the CLI may hold the
+/// file's lock for a moment.
 #[tauri::command]
-pub fn profile_select(state: State<'_, AppState>, name: String) -> CommandResult<()> {
-    ProfilesFile::update(&state.profiles_path(), |file| {
-        file.get(&name)?;
-        file.last_profile = Some(name.clone());
-        Ok(())
-    })?;
+pub async fn profile_select(state: State<'_, AppState>, name: String) -> CommandResult<()> {
+    let path = state.profiles_path();
+    tauri::async_runtime::spawn_blocking(move || {
+        ProfilesFile::update(&path, |file| {
+            file.get(&name)?;
+            file.last_profile = Some(name.clone());
+            Ok(())
+        })
+    })
+    .await
+    .map_err(|e| CommandError::new("internal", e.to_string()))??;
     Ok(())
 }
 

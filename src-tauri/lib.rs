@@ -56,7 +56,11 @@ pub fn run() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let launch = LaunchOptions::parse(std::env::args().skip(1));
+    let launch = LaunchOptions::parse(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
     let builder = tauri::Builder::default()
         // First: a second launch focuses this window instead of racing it for the session.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

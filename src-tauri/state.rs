@@ -58,10 +58,13 @@ impl AppState {
     ) -> tessera_session::Result<Arc<Session>> {
         let profile = self.load_profiles()?.get(name)?.clone();
         let mut sessions = self.sessions.lock().await;
+        let mut was_signed_in = false;
         if let Some(open) = sessions.get(name) {
             if open.session.profile() == &profile {
                 return Ok(open.session.clone());
             }
+            // The profile was edited (here or by the CLI): reopen it, and keep the sign-in.
+            was_signed_in = open.session.status().signed_in;
         }
         let config = SessionConfig::new(
             name,
@@ -78,6 +81,10 @@ impl AppState {
                 auto_refresh: None,
             },
         );
+        drop(sessions);
+        if was_signed_in && session.restore().await.is_ok() {
+            self.keep_fresh(name).await;
+        }
         Ok(session)
     }
 

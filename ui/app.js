@@ -367,11 +367,12 @@
     const entry = profileByName(name);
     state.editing = entry ? name : "";
     state.pendingCopy = null;
-    const p = entry ? entry.profile : {};
+    // A new profile starts from the engine's defaults (simplejwt's paths and field names).
+    const p = entry ? entry.profile : Object.assign({}, state.defaults || {}, { base_url: "" });
     $("pf-name").value = entry ? name : "";
     for (const field of TEXT_FIELDS) $(`pf-${field}`).value = p[field] == null ? "" : String(p[field]);
-    $("pf-login_field").value = p.login_field || "username";
-    $("pf-auth_header_type").value = p.auth_header_type || "Bearer";
+    setSelect($("pf-login_field"), p.login_field || "username");
+    setSelect($("pf-auth_header_type"), p.auth_header_type || "Bearer");
     $("pf-sliding").checked = !!p.sliding;
     $("pf-allow_insecure_http").checked = !!p.allow_insecure_http;
     $("pf-refresh_margin_secs").value = p.refresh_margin_secs == null ? "" : p.refresh_margin_secs;
@@ -382,6 +383,17 @@
     setNote(null);
     renderProfileList();
     $("pf-name").focus();
+  }
+
+  /** Selects `value`, adding it as an option first if it is not one (e.g. set by the CLI). */
+  function setSelect(select, value) {
+    if (![...select.options].some((o) => o.value === value)) {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = value;
+      select.append(option);
+    }
+    select.value = value;
   }
 
   // The form edits only what it shows: every other field of the stored profile (including
@@ -424,6 +436,7 @@
 
   function applyProfiles(list) {
     state.profiles = list.profiles || [];
+    if (list.defaults) state.defaults = list.defaults;
     if (list.last_profile && profileByName(list.last_profile)) state.selected = list.last_profile;
     renderProfileSelect();
   }

@@ -20,9 +20,8 @@ one is a sign-in in the other. Tokens are never printed.";
 /// Tessera's QA command line: sign in to a Django/simplejwt API and send authenticated requests.
 #[derive(Debug, Parser)]
 #[command(name = "tessera-cli", version, about, after_long_help = EXIT_CODES_HELP)]
-#[command(group(ArgGroup::new("target").args(["profile", "server"])))]
 pub struct Cli {
-    /// Use this saved profile (default: the profile used last).
+    /// Use this saved profile (default: the profile used last; --server wins over it).
     #[arg(long, global = true, value_name = "NAME", env = "TESSERA_PROFILE")]
     pub profile: Option<String>,
     /// Use an ad-hoc profile for this server URL (simplejwt defaults), without saving it.
@@ -122,7 +121,7 @@ pub struct ProfileFields {
     /// Registration path ("none" to switch it off).
     #[arg(long, value_name = "PATH")]
     pub registration_path: Option<String>,
-    /// Current-user path shown by `status` ("none" to switch it off).
+    /// Current-user path, shown on the app's home screen ("none" to switch it off).
     #[arg(long, value_name = "PATH")]
     pub me_path: Option<String>,
     /// Login field name (`username`, `email`, ...).

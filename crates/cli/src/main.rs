@@ -66,14 +66,17 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             let profile = tessera_session::ProfilesFile::load(&context.profiles_path())?
                 .get(name)?
                 .clone();
-            if let Ok(opened) = context.open(name, profile, cli.verbose) {
-                if let Err(e) = opened.session.logout().await {
-                    eprintln!(
-                        "tessera-cli: signing {name} out failed ({}); removing it anyway",
-                        e.code()
-                    );
+            match context.open(name, profile, cli.verbose) {
+                Ok(opened) => {
+                    if let Err(e) = opened.session.logout().await {
+                        eprintln!("tessera-cli: signing {name} out failed ({}); removing it anyway", e.code());
+                    }
+                    opened.close().await;
                 }
-                opened.close().await;
+                Err(e) => eprintln!(
+                    "tessera-cli: could not open {name} to sign it out ({}): its keyring entry may remain",
+                    e.code()
+                ),
             }
             profiles::run(&context.profiles_path(), command)?;
             Ok(exit::OK)
