@@ -77,6 +77,14 @@ async fn no_command_ever_returns_a_token() {
     call("app_info", json!({})).unwrap();
     let start = call("app_start", json!({})).unwrap();
     assert_eq!(start["selected"], "it", "{start}");
+    assert!(
+        start["error"].is_null(),
+        "a signed-out start is not an error: {start}"
+    );
+    assert_eq!(
+        start["profiles"]["defaults"]["blacklist_path"],
+        "/api/token/blacklist/"
+    );
     let mut profile = start["profiles"]["profiles"][0]["profile"].clone();
     profile["me_path"] = json!("/api/me/");
     profile["registration_path"] = json!("/api/register/");
@@ -85,6 +93,19 @@ async fn no_command_ever_returns_a_token() {
         json!({ "name": "it", "previousName": "it", "profile": profile }),
     )
     .unwrap();
+    // A new profile never replaces an existing one silently.
+    let clash = call(
+        "profile_save",
+        json!({ "name": "it", "previousName": null, "profile": profile }),
+    )
+    .unwrap_err();
+    assert_eq!(clash["code"], "invalid_profile", "{clash}");
+    let bad_name = call(
+        "profile_save",
+        json!({ "name": "no spaces", "previousName": "it", "profile": profile }),
+    )
+    .unwrap_err();
+    assert_eq!(bad_name["code"], "invalid_profile", "{bad_name}");
     call("profile_list", json!({})).unwrap();
     call("profile_select", json!({ "name": "it" })).unwrap();
     call("profile_test", json!({ "profile": profile })).unwrap();
