@@ -407,3 +407,53 @@ async fn screens_follow_the_os_theme() -> Result<()> {
     );
     Ok(())
 }
+
+/// A profile made in the UI: "Test connection" recognises a simplejwt server, and the saved
+/// profile keeps simplejwt's endpoints (so sign-out still blacklists).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_added_in_the_ui_tests_and_saves_with_defaults() -> Result<()> {
+    let _slot = app_slot().await;
+    let server = TestServer::start(BackendKind::Rust, ServerOptions::default()).await?;
+    let install = Install::new();
+    let (_driver, client) = install.launch(&server).await?;
+    click(&client, "manage-profiles").await?;
+    visible(&client, "profiles-screen").await?;
+    click(&client, "profile-new").await?;
+    type_into(&client, "pf-name", "staging").await?;
+    type_into(&client, "pf-base-url", server.base_url().as_str()).await?;
+    click(&client, "profile-test").await?;
+    let note = wait_text(&client, "profile-message", |t| {
+        t.contains("simplejwt") || t.contains("answered")
+    })
+    .await?;
+    ensure!(
+        note.contains("answered like a simplejwt token endpoint"),
+        "test connection said {note:?}"
+    );
+    click(&client, "profile-save").await?;
+    wait_text(&client, "profile-message", |t| t.contains("Saved")).await?;
+
+    let file = ProfilesFile::load(&paths::profiles_file(&install.data_dir()))?;
+    let saved = file.get("staging")?;
+    ensure!(
+        saved.base_url == *server.base_url(),
+        "saved URL {}",
+        saved.base_url
+    );
+    ensure!(
+        saved.blacklist_path.as_deref() == Some("/api/token/blacklist/"),
+        "a new profile lost the blacklist endpoint: {:?}",
+        saved.blacklist_path
+    );
+    ensure!(file.last_profile.as_deref() == Some("staging"));
+
+    // Adding it again under the same name is refused, and says why.
+    click(&client, "profile-new").await?;
+    type_into(&client, "pf-name", "staging").await?;
+    type_into(&client, "pf-base-url", server.base_url().as_str()).await?;
+    click(&client, "profile-save").await?;
+    let note = wait_text(&client, "profile-message", |t| t.contains("exists")).await?;
+    ensure!(note.contains("exists already"), "{note}");
+    close(client).await;
+    Ok(())
+}
