@@ -332,7 +332,7 @@ mod tests {
             "abc",
             "a.b",
             "a.!!!.c",
-            "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.sig",
+            &crate::test_tokens::jwt(r#"{"alg":"HS256"}"#, "not json", "sig"),
         ] {
             let err = decode_unverified(bad, "user_id").unwrap_err();
             assert_eq!(err.code(), "bad_response", "{bad}");
@@ -381,9 +381,13 @@ mod tests {
         let err = verifier.verify(&hs, "access", 1800).unwrap_err();
         assert!(err.to_string().contains("not the allowed"), "{err}");
         // alg "none" (header {"alg":"none"}) does not even parse as an algorithm
-        let none = "eyJhbGciOiJub25lIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoyMDAwfQ.";
+        let none = crate::test_tokens::jwt(
+            r#"{"alg":"none"}"#,
+            r#"{"token_type":"access","exp":2000}"#,
+            "",
+        );
         assert_eq!(
-            verifier.verify(none, "access", 1800).unwrap_err().code(),
+            verifier.verify(&none, "access", 1800).unwrap_err().code(),
             "token_rejected"
         );
         let mut cfg = config(ED_PUBLIC);

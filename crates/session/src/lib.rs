@@ -24,6 +24,8 @@ pub mod session;
 pub mod signin;
 pub mod status;
 pub mod store;
+#[cfg(test)]
+mod test_tokens;
 pub mod transport;
 pub mod vault;
 mod wire;

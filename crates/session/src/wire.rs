@@ -175,32 +175,36 @@ mod tests {
     use reqwest::header::HeaderValue;
     use serde_json::json;
 
-    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln";
+    fn token() -> String {
+        crate::test_tokens::jwt(r#"{"alg":"HS256"}"#, r#"{"exp":1}"#, "c2ln")
+    }
 
     #[test]
     fn token_responses() {
-        let body = json!({"access": JWT, "refresh": JWT}).to_string();
+        let owned = token();
+        let jwt = owned.as_str();
+        let body = json!({"access": jwt, "refresh": jwt}).to_string();
         let t = parse_token_response(body.as_bytes(), "access", Some("refresh"), true).unwrap();
-        assert_eq!(t.access.expose_secret(), JWT);
+        assert_eq!(t.access.expose_secret(), jwt);
         assert!(t.refresh.is_some());
         // refresh without rotation: no refresh field
-        let body = json!({"access": JWT}).to_string();
+        let body = json!({"access": jwt}).to_string();
         let t = parse_token_response(body.as_bytes(), "access", Some("refresh"), false).unwrap();
         assert!(t.refresh.is_none());
         // custom view names
         let body =
-            json!({"access_token": JWT, "refresh_token": JWT, "user": {"id": 1}}).to_string();
+            json!({"access_token": jwt, "refresh_token": jwt, "user": {"id": 1}}).to_string();
         parse_token_response(body.as_bytes(), "access_token", Some("refresh_token"), true).unwrap();
         // wrong shapes
         for (body, needle) in [
-            (json!({"access": JWT}).to_string(), "no \"refresh\""),
-            (json!({"token": JWT}).to_string(), "fields: token"),
+            (json!({"access": jwt}).to_string(), "no \"refresh\""),
+            (json!({"token": jwt}).to_string(), "fields: token"),
             (
-                json!({"access": 5, "refresh": JWT}).to_string(),
+                json!({"access": 5, "refresh": jwt}).to_string(),
                 "not a JWT",
             ),
             (
-                json!({"access": "abc", "refresh": JWT}).to_string(),
+                json!({"access": "abc", "refresh": jwt}).to_string(),
                 "not a JWT",
             ),
             (json!([1]).to_string(), "not a JSON object"),
