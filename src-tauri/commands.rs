@@ -405,12 +405,6 @@ pub async fn session_request<R: Runtime>(
                 format!("“{method}” is not an HTTP method."),
             )
         })?;
-    if session.profile().is_auth_endpoint(&path) {
-        return Err(CommandError::new(
-            "reserved_endpoint",
-            "Token endpoints are handled by Tessera itself: use Sign in and Sign out instead.",
-        ));
-    }
     let mut request = ApiRequest::new(method, path);
     if let Some(body) = body.filter(|b| !b.trim().is_empty()) {
         let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| {

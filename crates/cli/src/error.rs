@@ -64,7 +64,8 @@ impl CliError {
                 | "profiles_file_corrupt"
                 | "insecure_url"
                 | "cross_origin"
-                | "not_supported" => exit::USAGE,
+                | "not_supported"
+                | "reserved_endpoint" => exit::USAGE,
                 _ => exit::HTTP_ERROR,
             },
         }

@@ -176,12 +176,6 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
     }
 
     let opened = context.open_session(cli)?;
-    if opened.session.profile().is_auth_endpoint(&args.path) {
-        opened.close().await;
-        return Err(CliError::usage(
-            "token endpoints are handled by Tessera itself: use `login` and `logout`",
-        ));
-    }
     // A new process: read the session from the keyring (refreshing it if it is due).
     if let Err(e) = opened.session.restore().await {
         opened.close().await;

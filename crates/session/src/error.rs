@@ -154,6 +154,15 @@ pub enum Error {
         /// What is missing.
         detail: String,
     },
+    /// An authenticated request aimed at one of the profile's token endpoints: their answers
+    /// are tokens, so sign-in, refresh and sign-out go through the engine's own calls only.
+    #[error(
+        "{target} is a token endpoint, which Tessera calls itself: sign in or sign out instead."
+    )]
+    ReservedEndpoint {
+        /// The path or URL asked for.
+        target: String,
+    },
     /// A bug or a runtime failure (a task panicked or the runtime shut down).
     #[error("Internal error: {detail}. Please report it.")]
     Internal {
@@ -190,6 +199,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::LockTimeout { .. } => "lock_timeout",
             Error::NotSupported { .. } => "not_supported",
+            Error::ReservedEndpoint { .. } => "reserved_endpoint",
             Error::Internal { .. } => "internal",
         }
     }

@@ -181,16 +181,9 @@ async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> 
     };
     let stored = inner.vault.load(&inner.name).await?;
     let Some(stored) = stored else {
-        let reason = "signed out in another window or process".to_owned();
-        let error = Error::LoginRequired {
-            reason: reason.clone(),
-        };
-        inner.end(Some(error.clone()));
-        inner.emit(SessionEvent::SessionExpired {
-            profile: inner.name.clone(),
-            reason,
-        });
-        return Err(error);
+        return Err(inner.expire(Error::LoginRequired {
+            reason: "signed out in another window or process".to_owned(),
+        }));
     };
     let mut current = ours;
     if !current.same_tokens(&stored) {
@@ -352,15 +345,9 @@ async fn end_session(inner: &Inner, reason: &str) -> Error {
     if let Err(e) = inner.vault.clear(&inner.name).await {
         tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring after the session ended");
     }
-    let error = Error::SessionExpired {
+    inner.expire(Error::SessionExpired {
         reason: reason.to_owned(),
-    };
-    inner.end(Some(error.clone()));
-    inner.emit(SessionEvent::SessionExpired {
-        profile: inner.name.clone(),
-        reason: reason.to_owned(),
-    });
-    error
+    })
 }
 
 /// The background refresher behind `Session::spawn_auto_refresh`.

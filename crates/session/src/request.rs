@@ -234,6 +234,11 @@ fn authorization(inner: &Inner, access: &AccessToken) -> Result<HeaderValue> {
 }
 
 pub(crate) async fn execute(inner: &Arc<Inner>, mut request: ApiRequest) -> Result<ApiResponse> {
+    if inner.profile.is_auth_endpoint(&request.target) {
+        return Err(Error::ReservedEndpoint {
+            target: request.target.clone(),
+        });
+    }
     let url = inner.transport.resolve(&request.target)?;
     request.headers.remove(AUTHORIZATION);
     let mut replayed = false;

@@ -289,6 +289,20 @@ impl Inner {
         state.generation += 1;
     }
 
+    /// Ends the session for `error` (whose reason a user reads) and tells subscribers.
+    pub(crate) fn expire(&self, error: Error) -> Error {
+        let reason = match &error {
+            Error::SessionExpired { reason } | Error::LoginRequired { reason } => reason.clone(),
+            other => other.to_string(),
+        };
+        self.end(Some(error.clone()));
+        self.emit(SessionEvent::SessionExpired {
+            profile: self.name.clone(),
+            reason,
+        });
+        error
+    }
+
     pub(crate) fn status(&self) -> SessionStatus {
         let state = self.read_state();
         let Some(active) = &state.active else {

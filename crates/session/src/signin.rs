@@ -255,15 +255,7 @@ pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<
         let reason =
             "the session is older than the server allows; its refresh token has expired".to_owned();
         inner.vault.clear(&inner.name).await?;
-        let error = Error::SessionExpired {
-            reason: reason.clone(),
-        };
-        inner.end(Some(error.clone()));
-        inner.emit(SessionEvent::SessionExpired {
-            profile: inner.name.clone(),
-            reason,
-        });
-        return Err(error);
+        return Err(inner.expire(Error::SessionExpired { reason }));
     }
     let due = inner.needs_refresh(&active);
     let user_id = active.access_claims.user_id.clone();

@@ -153,35 +153,23 @@ impl Transport {
         body: Bytes,
         timeout: Option<Duration>,
     ) -> Result<HttpResponse> {
-        let mut request = self
+        let request = self
             .auth
             .post(url)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .body(body);
-        if let Some(t) = timeout {
-            request = request.timeout(t);
-        }
-        let secs = timeout.map_or(self.profile.request_timeout_secs, |t| t.as_secs().max(1));
-        let response = request
-            .send()
-            .await
-            .map_err(|e| map_reqwest_error(&e, secs))?;
-        self.read(response, secs).await
+        self.send(request, timeout).await
     }
 
     /// GETs a public document (a JWKS) without following redirects.
     pub async fn get_auth(&self, url: Url) -> Result<HttpResponse> {
         check_transport_security(&url, self.profile.allow_insecure_http)?;
-        let secs = self.profile.request_timeout_secs;
-        let response = self
+        let request = self
             .auth
             .get(url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .send()
-            .await
-            .map_err(|e| map_reqwest_error(&e, secs))?;
-        self.read(response, secs).await
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        self.send(request, None).await
     }
 
     /// Sends an API request (same-origin redirects only).
@@ -197,6 +185,15 @@ impl Transport {
         if let Some(body) = body {
             request = request.body(body);
         }
+        self.send(request, timeout).await
+    }
+
+    /// Sends with the given total timeout (else the profile's) and reads the capped body.
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        timeout: Option<Duration>,
+    ) -> Result<HttpResponse> {
         if let Some(t) = timeout {
             request = request.timeout(t);
         }
