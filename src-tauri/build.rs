@@ -4,6 +4,7 @@
 /// Every command the shell registers; each gets an `allow-<command>` permission.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "app_ready",
     "app_start",
     "profile_list",
     "profile_save",

@@ -93,6 +93,15 @@ pub fn app_info<R: Runtime>(app: AppHandle<R>) -> CommandResult<AppInfo> {
     })
 }
 
+/// Called once by the page when its first screen is interactive. With `TESSERA_REPORT_READY`
+/// set it prints `tessera: ready` on stderr, which launch benchmarks time from outside.
+#[tauri::command]
+pub fn app_ready() {
+    if std::env::var_os("TESSERA_REPORT_READY").is_some() {
+        eprintln!("tessera: ready");
+    }
+}
+
 /// Applies the command line (`--server`, `--profile`), picks the profile to open and restores
 /// its session from the keyring when there is one.
 #[tauri::command]

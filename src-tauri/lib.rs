@@ -23,6 +23,7 @@ use crate::state::AppState;
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
         commands::app_info,
+        commands::app_ready,
         commands::app_start,
         commands::profile_list,
         commands::profile_save,

@@ -75,6 +75,7 @@ async fn no_command_ever_returns_a_token() {
     };
 
     call("app_info", json!({})).unwrap();
+    assert_eq!(call("app_ready", json!({})).unwrap(), Value::Null);
     let start = call("app_start", json!({})).unwrap();
     assert_eq!(start["selected"], "it", "{start}");
     assert!(

@@ -565,6 +565,9 @@
     }
     // Signals readiness to tests and benchmarks: the first screen is interactive.
     document.body.dataset.ready = "true";
+    if (invoke) {
+      call("app_ready").catch(() => {});
+    }
   }
 
   if (document.readyState === "loading") {
