@@ -64,7 +64,7 @@ impl Claims {
     /// `exp - iat` in seconds, when both are present and sensible.
     pub fn lifetime_secs(&self) -> Option<i64> {
         match (self.exp, self.iat) {
-            (Some(exp), Some(iat)) if exp > iat => Some(exp - iat),
+            (Some(exp), Some(iat)) if exp > iat => exp.checked_sub(iat),
             _ => None,
         }
     }

@@ -13,7 +13,9 @@
 //!   after taking it — if another process already refreshed, its tokens are used instead.
 //! * The refresh runs in a spawned task that owns the gate and the lock: a caller that is
 //!   cancelled cannot abort it between "server rotated the refresh token" and "new token stored".
-//!   The new tokens are persisted before the lock is released and before anyone uses them.
+//!   The new tokens are persisted before the lock is released and before anyone uses them; if
+//!   the keyring refuses them, the session ends (`session_expired`, with the keyring's reason)
+//!   rather than living on in memory with a stale keyring entry.
 //! * Failures: 401/400 end the session (keyring cleared). Network errors, timeouts, 429 and 5xx
 //!   keep it, with a bounded number of jittered retries that honour `Retry-After`.
 
@@ -91,7 +93,7 @@ pub(crate) fn effective_margin_ms(configured: Duration, lifetime_secs: Option<i6
 /// When the token should be refreshed, Unix milliseconds, server time. `None` without `exp`.
 pub(crate) fn refresh_at_ms(claims: &Claims, margin: Duration) -> Option<i64> {
     let exp_ms = claims.exp?.saturating_mul(1000);
-    Some(exp_ms - effective_margin_ms(margin, claims.lifetime_secs()))
+    Some(exp_ms.saturating_sub(effective_margin_ms(margin, claims.lifetime_secs())))
 }
 
 /// Server-minus-local offset estimated from a fresh token's `iat` (preferred: it is the clock
@@ -104,27 +106,31 @@ pub(crate) fn estimate_offset_ms(
 ) -> Option<i64> {
     iat.map(|iat| iat.saturating_mul(1000))
         .or(date_ms)
-        .map(|server_ms| server_ms + 500 - received_local_ms)
+        .map(|server_ms| {
+            server_ms
+                .saturating_add(500)
+                .saturating_sub(received_local_ms)
+        })
 }
 
 impl Inner {
     pub(crate) fn needs_refresh(&self, active: &Active) -> bool {
         match refresh_at_ms(&active.access_claims, self.profile.refresh_margin()) {
-            Some(at) => self.now_ms() + active.offset_ms >= at,
+            Some(at) => self.server_now_ms(active.offset_ms) >= at,
             None => false,
         }
     }
 
     pub(crate) fn is_expired(&self, active: &Active) -> bool {
         match active.access_claims.exp {
-            Some(exp) => self.now_ms() + active.offset_ms >= exp.saturating_mul(1000),
+            Some(exp) => self.server_now_ms(active.offset_ms) >= exp.saturating_mul(1000),
             None => false,
         }
     }
 
     pub(crate) fn renewal_expired(&self, active: &Active) -> bool {
         match active.renewable_until(self.profile.sliding) {
-            Some(until) => self.now_ms() + active.offset_ms >= until.saturating_mul(1000),
+            Some(until) => self.server_now_ms(active.offset_ms) >= until.saturating_mul(1000),
             None => false,
         }
     }
@@ -269,7 +275,10 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
                     .accept_tokens(tokens.access, refresh, offset_ms, true)
                     .await?;
                 let expires = fresh.access_claims.exp;
-                let persisted = persist(inner, &fresh).await;
+                if let Err(error) = persist(inner, &fresh).await {
+                    drop(fresh);
+                    return Err(end_unsaved_session(inner, &error).await);
+                }
                 inner.install(fresh);
                 tracing::info!(profile = %inner.name, rotated, attempt, "access token refreshed");
                 inner.emit(SessionEvent::Refreshed {
@@ -278,7 +287,7 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
                     by_other_process: false,
                     access_expires_at: expires,
                 });
-                return persisted;
+                return Ok(());
             }
             Ok(response) if response.status == 401 || response.status == 400 => {
                 let drf = parse_error_body(&response.body);
@@ -327,8 +336,7 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
     }
 }
 
-/// Stores new tokens; retried once. On failure the tokens stay in memory (the old refresh
-/// token may already be blacklisted) and the error is returned.
+/// Stores new tokens; retried once.
 async fn persist(inner: &Inner, active: &Active) -> Result<()> {
     let stored = active.to_stored(inner.transport.origin_text());
     match inner.vault.save(&inner.name, &stored).await {
@@ -338,6 +346,25 @@ async fn persist(inner: &Inner, active: &Active) -> Result<()> {
             inner.vault.save(&inner.name, &stored).await
         }
     }
+}
+
+/// Ends the session when the refreshed tokens could not be stored. Keeping them in memory only
+/// would leave the keyring with the old refresh token (already blacklisted under rotation), so
+/// every other process, and this one after a restart, would fail later and less clearly; the user
+/// is asked to sign in now instead, with the keyring's reason. The stale entry is removed if the
+/// keyring lets us.
+async fn end_unsaved_session(inner: &Inner, error: &Error) -> Error {
+    tracing::warn!(profile = %inner.name, code = error.code(), "refreshed tokens could not be stored; ending the session");
+    if let Err(e) = inner.vault.clear(&inner.name).await {
+        tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring either");
+    }
+    let detail = match error {
+        Error::KeyringUnavailable { detail } => detail.clone(),
+        other => other.to_string(),
+    };
+    inner.expire(Error::SessionExpired {
+        reason: format!("the renewed tokens could not be saved in the system keyring: {detail}"),
+    })
 }
 
 /// Ends the session after the server refused it: keyring cleared, event sent.
@@ -371,8 +398,8 @@ pub(crate) async fn auto_refresh_loop(inner: Weak<Inner>) {
         let Some((refresh_at, offset_ms, generation, flights)) = snapshot else {
             return;
         };
-        let now_server = strong.now_ms() + offset_ms;
-        let due_in = refresh_at.map(|at| at - now_server);
+        let now_server = strong.server_now_ms(offset_ms);
+        let due_in = refresh_at.map(|at| at.saturating_sub(now_server));
         match due_in {
             Some(ms) if ms <= 0 => {
                 match ensure_fresh(&strong, generation, flights, Trigger::Expiring).await {

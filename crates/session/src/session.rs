@@ -190,6 +190,12 @@ impl Inner {
         unix_millis(self.clock.now())
     }
 
+    /// The server's clock, Unix milliseconds: local time plus an offset. Saturating: offsets
+    /// and claims come from the server or the keyring and may hold any value.
+    pub(crate) fn server_now_ms(&self, offset_ms: i64) -> i64 {
+        self.now_ms().saturating_add(offset_ms)
+    }
+
     /// The error for "no tokens in memory".
     pub(crate) fn signed_out_error(state: &State) -> Error {
         state.ended.clone().unwrap_or_else(|| Error::LoginRequired {
@@ -197,7 +203,11 @@ impl Inner {
         })
     }
 
-    /// Decodes (and, when configured, verifies) a token pair into an [`Active`].
+    /// Decodes a token pair into an [`Active`]. `verify` is set for tokens that have just come
+    /// from the server (sign-in, refresh): they are then checked against the profile's key when
+    /// one is configured, and their access token must carry an `exp` that is still ahead — an
+    /// access token without one could never be renewed on time, and one that arrives expired
+    /// would be refreshed again at once, forever.
     pub(crate) async fn accept_tokens(
         &self,
         access: AccessToken,
@@ -208,7 +218,7 @@ impl Inner {
         let claim = &self.profile.user_id_claim;
         let (access_claims, refresh_claims) = match (&self.verifier, verify) {
             (Some(verifier), true) => {
-                let now_server = (self.now_ms() + offset_ms).div_euclid(1000);
+                let now_server = self.server_now_ms(offset_ms).div_euclid(1000);
                 for token in [
                     Some(access.expose_secret()),
                     refresh.as_ref().map(RefreshToken::expose_secret),
@@ -252,6 +262,9 @@ impl Inner {
                 (access_claims, refresh_claims)
             }
         };
+        if verify {
+            check_fresh_access(&access_claims, self.server_now_ms(offset_ms))?;
+        }
         if let Some(kind) = access_claims.token_type.as_deref() {
             let expected = if self.profile.sliding {
                 "sliding"
@@ -315,7 +328,7 @@ impl Inner {
             };
             return SessionStatus::signed_out(&self.name, reason);
         };
-        let now_server_ms = self.now_ms() + active.offset_ms;
+        let now_server_ms = self.server_now_ms(active.offset_ms);
         let next = refresh::refresh_at_ms(&active.access_claims, self.profile.refresh_margin());
         SessionStatus {
             profile: self.name.clone(),
@@ -333,6 +346,20 @@ impl Inner {
             clock_offset_ms: active.offset_ms,
             claims: active.access_claims.all.clone(),
         }
+    }
+}
+
+/// Refuses a freshly issued access token without a usable `exp`, or one already expired in
+/// the server's time (`now_server_ms`).
+fn check_fresh_access(claims: &Claims, now_server_ms: i64) -> Result<()> {
+    match claims.exp {
+        None => Err(Error::bad_response(
+            "the server's access token has no numeric \"exp\" claim, so Tessera cannot tell when it expires (simplejwt always sets one)",
+        )),
+        Some(exp) if exp.saturating_mul(1000) <= now_server_ms => Err(Error::bad_response(
+            "the server's access token was already expired when it arrived; check the server's ACCESS_TOKEN_LIFETIME and this computer's clock",
+        )),
+        Some(_) => Ok(()),
     }
 }
 

@@ -239,6 +239,21 @@ fn too_big(max: usize) -> Error {
     Error::bad_response(format!("the response is larger than {max} bytes"))
 }
 
+/// The usual certificate failures in words, ahead of rustls' own text.
+fn tls_summary(lower: &str) -> Option<&'static str> {
+    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        Some("the server's certificate is not signed by an authority this profile trusts (self-signed, or from a private CA)")
+    } else if lower.contains("not valid for name") || lower.contains("notvalidforname") {
+        Some("the server's certificate was issued for another host name")
+    } else if lower.contains("certificate expired") || lower.contains("expired") {
+        Some("the server's certificate has expired (or this computer's clock is wrong)")
+    } else if lower.contains("not valid yet") || lower.contains("notvalidyet") {
+        Some("the server's certificate is not valid yet (or this computer's clock is wrong)")
+    } else {
+        None
+    }
+}
+
 /// Classifies a reqwest error as timeout, TLS or network. Never includes a body.
 pub(crate) fn map_reqwest_error(e: &reqwest::Error, timeout_secs: u64) -> Error {
     if e.is_timeout() {
@@ -263,7 +278,11 @@ pub(crate) fn map_reqwest_error(e: &reqwest::Error, timeout_secs: u64) -> Error 
     .iter()
     .any(|needle| lower.contains(needle))
     {
-        return Error::Tls { detail: text };
+        let detail = match tls_summary(&lower) {
+            Some(summary) => format!("{summary} ({text})"),
+            None => text,
+        };
+        return Error::Tls { detail };
     }
     if e.is_builder() {
         return Error::InvalidProfile { detail: text };

@@ -20,6 +20,9 @@ use crate::secret::{AccessToken, RefreshToken};
 use crate::store::{SecretStore, StoreError};
 
 const MANIFEST_PREFIX: &str = "tessera-chunked:v1:";
+/// No session blob comes near this (two tokens and an origin); a manifest announcing more is
+/// damaged, not a reason to allocate.
+const MAX_BLOB_BYTES: usize = 1 << 20;
 const FORMAT_VERSION: u8 = 1;
 
 /// What is kept for a signed-in profile.
@@ -193,9 +196,12 @@ impl Manifest {
         let rest = text.strip_prefix(MANIFEST_PREFIX)?;
         let mut parts = rest.split(':');
         let generation = u64::from_str_radix(parts.next()?, 16).ok()?;
-        let count = parts.next()?.parse().ok()?;
-        let len = parts.next()?.parse().ok()?;
+        let count: usize = parts.next()?.parse().ok()?;
+        let len: usize = parts.next()?.parse().ok()?;
         let checksum = u64::from_str_radix(parts.next()?, 16).ok()?;
+        if parts.next().is_some() || len > MAX_BLOB_BYTES || count == 0 || count > len.max(1) {
+            return None;
+        }
         Some(Self {
             generation,
             count,
@@ -295,11 +301,8 @@ pub(crate) fn read_blob(
             return Ok(None);
         };
         let Some(manifest) = Manifest::parse(&main) else {
-            if main.starts_with(MANIFEST_PREFIX) {
-                return Err(StoreError::Other(
-                    "the keyring entry's chunk manifest is damaged".into(),
-                ));
-            }
+            // Not a manifest (or a damaged one): the blob itself. A damaged manifest then fails
+            // to parse as a session, and `Vault::load` removes it like any unreadable entry.
             return Ok(Some(main));
         };
         let mut blob = Zeroizing::new(String::with_capacity(manifest.len));
