@@ -5,11 +5,12 @@
 #
 #   bash scripts/setup.sh demo   # what the demo needs: system libraries, Rust, Node + Tauri CLI
 #   bash scripts/setup.sh test   # demo + Xvfb, WebDriver, gnome-keyring, tauri-driver, Python venv
+#   bash scripts/setup.sh bench  # demo + Xvfb, gnome-keyring, D-Bus (what scripts/bench.sh runs in)
 set -euo pipefail
 
 MODE="${1:-test}"
-case "$MODE" in demo | test) ;; *)
-  echo "usage: $0 [demo|test]" >&2
+case "$MODE" in demo | test | bench) ;; *)
+  echo "usage: $0 [demo|test|bench]" >&2
   exit 2
   ;;
 esac
@@ -49,6 +50,10 @@ want=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-d
   libssl-dev libdbus-1-dev pkg-config build-essential curl file ca-certificates)
 if [ "$MODE" = test ]; then
   want+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11)
+fi
+if [ "$MODE" = bench ]; then
+  # session-env.sh (Xvfb, D-Bus, keyring); binutils for `size` on the app binary.
+  want+=(xvfb xauth gnome-keyring dbus dbus-x11 binutils)
 fi
 command -v python3 >/dev/null || want+=(python3)
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then want+=(python3-venv); fi

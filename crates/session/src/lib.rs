@@ -16,6 +16,8 @@ pub mod paths;
 pub mod probe;
 pub mod profile;
 pub mod profiles_file;
+#[cfg(test)]
+mod proptests;
 pub mod redact;
 pub mod refresh;
 pub mod request;

@@ -72,12 +72,15 @@ impl ProfilesFile {
             path: path.display().to_string(),
             detail: e.to_string(),
         })?;
+        let corrupt = |detail: String| Error::ProfilesFileCorrupt {
+            path: path.display().to_string(),
+            detail,
+        };
         for (name, profile) in &file.profiles {
-            validate_profile_name(name)?;
-            profile.validate().map_err(|e| Error::ProfilesFileCorrupt {
-                path: path.display().to_string(),
-                detail: format!("profile {name:?}: {e}"),
-            })?;
+            validate_profile_name(name).map_err(|e| corrupt(e.to_string()))?;
+            profile
+                .validate()
+                .map_err(|e| corrupt(format!("profile {name:?}: {e}")))?;
         }
         Ok(file)
     }
