@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "session_user",
     "session_request",
     "session_logout",
+    "update_status",
+    "update_install",
 ];
 
 fn main() {

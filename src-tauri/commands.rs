@@ -15,6 +15,7 @@ use tessera_session::{
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
+use crate::updates::{self, PendingUpdate, UpdateInfo};
 
 /// Non-secret facts about the running app, shown in the UI footer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -448,4 +449,17 @@ pub async fn session_logout<R: Runtime>(
 ) -> CommandResult<LogoutOutcome> {
     state.stop_refreshing(&profile).await;
     Ok(state.session(&app, &profile).await?.logout().await?)
+}
+
+/// The newer release found by the start-up check, if any (the window may have missed the
+/// `update-available` event while loading).
+#[tauri::command]
+pub fn update_status(pending: State<'_, PendingUpdate>) -> Option<UpdateInfo> {
+    pending.info()
+}
+
+/// Downloads the waiting release, verifies its signature, installs it and restarts.
+#[tauri::command]
+pub async fn update_install<R: Runtime>(app: AppHandle<R>) -> CommandResult<()> {
+    updates::install(&app).await
 }

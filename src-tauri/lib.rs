@@ -7,6 +7,8 @@ pub mod commands;
 pub mod error;
 pub mod launch;
 pub mod state;
+pub mod updates;
+mod webkit;
 mod window_state;
 
 use std::path::PathBuf;
@@ -21,22 +23,26 @@ use crate::state::AppState;
 
 /// Registers every command the window may call.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::app_info,
-        commands::app_ready,
-        commands::app_start,
-        commands::profile_list,
-        commands::profile_save,
-        commands::profile_delete,
-        commands::profile_select,
-        commands::profile_test,
-        commands::session_login,
-        commands::session_register,
-        commands::session_status,
-        commands::session_user,
-        commands::session_request,
-        commands::session_logout,
-    ])
+    builder
+        .manage(updates::PendingUpdate::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::app_ready,
+            commands::app_start,
+            commands::profile_list,
+            commands::profile_save,
+            commands::profile_delete,
+            commands::profile_select,
+            commands::profile_test,
+            commands::session_login,
+            commands::session_register,
+            commands::session_status,
+            commands::session_user,
+            commands::session_request,
+            commands::session_logout,
+            commands::update_status,
+            commands::update_install,
+        ])
 }
 
 /// The app's state for a data directory and a secret store.
@@ -73,6 +79,7 @@ pub fn run() -> ExitCode {
         }))
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
             let store: Arc<dyn SecretStore> =
@@ -81,6 +88,8 @@ pub fn run() -> ExitCode {
             if let Some(window) = app.get_webview_window("main") {
                 window_state::track(&window);
             }
+            webkit::tune(app);
+            updates::spawn_startup_check(app.handle());
             Ok(())
         });
     match with_commands(builder).run(tauri::generate_context!()) {

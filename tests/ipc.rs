@@ -76,6 +76,11 @@ async fn no_command_ever_returns_a_token() {
 
     call("app_info", json!({})).unwrap();
     assert_eq!(call("app_ready", json!({})).unwrap(), Value::Null);
+    // No release feed was asked (no updater plugin here): nothing waiting, and installing is a
+    // clear error rather than a crash.
+    assert_eq!(call("update_status", json!({})).unwrap(), Value::Null);
+    let install = call("update_install", json!({})).unwrap_err();
+    assert_eq!(install["code"], "no_update", "{install}");
     let start = call("app_start", json!({})).unwrap();
     assert_eq!(start["selected"], "it", "{start}");
     assert!(

@@ -28,6 +28,27 @@
     return String(error);
   }
 
+  // ---- updates ----------------------------------------------------------------------------
+  function showUpdate(update) {
+    if (!update || !update.version) return;
+    $("update-text").textContent = `Tessera ${update.version} is available (you have ${update.current_version}).`;
+    $("update-error").textContent = "";
+    $("update-banner").hidden = false;
+  }
+
+  async function onInstallUpdate() {
+    const button = $("update-install");
+    busy(button, true);
+    $("update-error").textContent = "";
+    try {
+      await call("update_install"); // restarts the app when it succeeds
+    } catch (error) {
+      $("update-error").textContent = messageOf(error);
+    } finally {
+      busy(button, false);
+    }
+  }
+
   function show(screen) {
     for (const id of ["login-screen", "register-screen", "home-screen", "profiles-screen"]) {
       $(id).hidden = id !== screen;
@@ -534,10 +555,15 @@
     $("pf-allow_insecure_http").addEventListener("change", () => {
       $("pf-insecure-warning").hidden = !$("pf-allow_insecure_http").checked;
     });
+    $("update-install").addEventListener("click", onInstallUpdate);
+    $("update-dismiss").addEventListener("click", () => {
+      $("update-banner").hidden = true;
+    });
     focusFirstEmpty();
 
     if (listen) {
       try {
+        await listen("update-available", (message) => showUpdate(message.payload));
         await listen("session-event", (message) => onSessionEvent(message.payload));
       } catch (error) {
         logActivity({ event: "error", message: messageOf(error) });
@@ -562,6 +588,10 @@
       } catch (error) {
         showLogin(messageOf(error));
       }
+    }
+    if (invoke) {
+      // The start-up check may have finished before the listener above was registered.
+      call("update_status").then(showUpdate).catch(() => {});
     }
     // Signals readiness to tests and benchmarks: the first screen is interactive.
     document.body.dataset.ready = "true";
