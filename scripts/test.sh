@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tessera's whole test suite: the one command CI runs (`.ci/run` calls exactly this).
 # Sets up what is missing, then: formatting, clippy (warnings are errors), a release-mode
-# build of the app, and every test (unit, integration against real Django + simplejwt and
+# build of the app and its .deb, and every test (unit, integration against real Django + simplejwt and
 # the Rust backend, real Secret Service, and WebDriver tests of the real window) under Xvfb.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,14 +24,17 @@ fi
 step "set-up (installs only what is missing)"
 [ -n "${TESSERA_SETUP_DONE:-}" ] || bash scripts/setup.sh test
 
+step "lint the GitHub workflows (actionlint + shellcheck)"
+bash scripts/lint-workflows.sh
+
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked --features tessera-e2e/e2e -- -D warnings
 
-step "build the app like a release (custom protocol, no bundle)"
-./node_modules/.bin/tauri build --no-bundle --ci
+step "build the app like a release, and its .deb (pinned Tauri CLI)"
+bash scripts/package.sh build
 export TESSERA_APP_BIN="$ROOT/target/release/tessera"
 
 step "build the reference backend binary the tests start"
@@ -41,5 +44,8 @@ export TESSERA_BACKEND_BIN="$ROOT/target/debug/tessera-backend"
 step "cargo test --workspace (under Xvfb + D-Bus + gnome-keyring, WebDriver tests on)"
 mkdir -p artifacts
 bash scripts/session-env.sh cargo test --workspace --locked --features tessera-e2e/e2e
+
+step "install the .deb with dpkg -i and start the installed app to its login screen"
+bash scripts/package.sh check
 
 step "all checks passed in $((SECONDS - start)) s"

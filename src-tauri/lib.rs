@@ -59,7 +59,9 @@ pub fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // The updater plugin logs a failed check as an error; the check is quiet by
+                // design (offline is normal), and `updates` reports real failures itself.
+                .unwrap_or_else(|_| "warn,tauri_plugin_updater=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();

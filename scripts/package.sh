@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Linux packaging: builds the .deb with the pinned Tauri CLI and checks that it installs and
+# starts.
+#
+#   bash scripts/package.sh build   # target/release/bundle/deb/Tessera_<version>_amd64.deb
+#   bash scripts/package.sh check   # inspect it, `dpkg -i` it, drive the INSTALLED app to its
+#                                   # login screen over WebDriver under Xvfb, then remove it
+#
+# `build` signs updater artifacts only when TAURI_SIGNING_PRIVATE_KEY is set (the release
+# workflow); locally they are switched off, since the private key lives in the repository's
+# secrets only. `check` needs root (or sudo) for dpkg and the E2E test crate built with
+# `--features tessera-e2e/e2e` (scripts/test.sh runs it after the test suite). It removes the
+# package again unless Tessera was installed before it started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
+deb="$ROOT/target/release/bundle/deb/Tessera_${version}_amd64.deb"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+build() {
+  local args=(build --bundles deb --ci)
+  if [ -z "${TAURI_SIGNING_PRIVATE_KEY:-}" ]; then
+    args+=(--config '{"bundle":{"createUpdaterArtifacts":false}}')
+  fi
+  ./node_modules/.bin/tauri "${args[@]}"
+  [ -f "$deb" ] || { echo "package.sh: expected $deb after the build" >&2; exit 1; }
+  echo "package.sh: built $deb ($(du -h "$deb" | cut -f1))"
+}
+
+fail() {
+  echo "package.sh: $*" >&2
+  exit 1
+}
+
+check() {
+  [ -f "$deb" ] || fail "no package at $deb; run: bash scripts/package.sh build"
+
+  # Metadata: what the package says about itself.
+  field() { dpkg-deb --field "$deb" "$1"; }
+  [ "$(field Package)" = tessera ] || fail "Package is '$(field Package)', expected tessera"
+  [ "$(field Version)" = "$version" ] || fail "Version is '$(field Version)', expected $version (Cargo.toml)"
+  for dep in libwebkit2gtk-4.1-0 libgtk-3-0 gnome-keyring; do
+    field Depends | grep -q "$dep" || fail "Depends lacks $dep: $(field Depends)"
+  done
+  [ -n "$(field Description)" ] || fail "no Description"
+  [ -n "$(field Homepage)" ] || fail "no Homepage"
+
+  # Contents: the binary, a desktop entry that starts it, and icons.
+  local contents
+  contents="$(dpkg-deb --contents "$deb")"
+  for path in usr/bin/tessera usr/share/applications/Tessera.desktop \
+    usr/share/icons/hicolor/128x128/apps/tessera.png; do
+    grep -Eq " (\./)?$path\$" <<<"$contents" || fail "the package lacks /$path"
+  done
+  local desktop
+  desktop="$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*usr/share/applications/Tessera.desktop')"
+  grep -qx 'Exec=tessera' <<<"$desktop" || fail "the desktop entry does not run tessera: $desktop"
+  grep -qx 'Icon=tessera' <<<"$desktop" || fail "the desktop entry has no icon: $desktop"
+  grep -q '^Categories=' <<<"$desktop" || fail "the desktop entry has no categories"
+
+  # Install it for real.
+  local was_installed=""
+  if dpkg-query -W -f='${Status}' tessera 2>/dev/null | grep -q "install ok installed"; then
+    was_installed=1
+  fi
+  as_root dpkg -i "$deb"
+  if [ -z "$was_installed" ]; then
+    trap 'as_root dpkg -r tessera >/dev/null || true' EXIT
+  fi
+  dpkg-query -W -f='${Status} ${Version}\n' tessera | grep -q "install ok installed $version" ||
+    fail "dpkg does not list tessera $version as installed"
+  [ -x /usr/bin/tessera ] || fail "/usr/bin/tessera is missing after install"
+
+  # Start the INSTALLED binary and drive it to its login screen (tests/e2e smoke test).
+  TESSERA_APP_BIN=/usr/bin/tessera bash scripts/session-env.sh \
+    cargo test --locked -p tessera-e2e --features e2e --test smoke
+  echo "package.sh: $deb installs with dpkg -i and /usr/bin/tessera starts to its login screen"
+}
+
+case "${1:-}" in
+  build) build ;;
+  check) check ;;
+  *)
+    echo "usage: bash scripts/package.sh build|check" >&2
+    exit 2
+    ;;
+esac
