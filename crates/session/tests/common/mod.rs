@@ -86,6 +86,8 @@ pub struct ServerState {
     fail_refresh: Mutex<VecDeque<(u16, Option<String>)>>,
     pub reject_next_access: AtomicU32,
     pub refresh_delay_ms: AtomicU64,
+    /// Refresh requests received (counted before the delay, unlike the per-status counters).
+    pub refresh_started: AtomicU64,
     users: Mutex<BTreeMap<String, String>>,
     pub echo_bodies: Mutex<Vec<Vec<u8>>>,
     jti: AtomicU64,
@@ -299,6 +301,7 @@ fn new_state(cfg: ServerConfig, clock: Arc<dyn Clock>) -> Arc<ServerState> {
         fail_refresh: Mutex::default(),
         reject_next_access: AtomicU32::new(0),
         refresh_delay_ms: AtomicU64::new(0),
+        refresh_started: AtomicU64::new(0),
         users: Mutex::new(users),
         echo_bodies: Mutex::default(),
         jti: AtomicU64::new(1),
@@ -511,6 +514,7 @@ async fn refresh_sliding(State(s): State<Arc<ServerState>>, body: Bytes) -> Resp
 
 async fn refresh(State(s): State<Arc<ServerState>>, body: Bytes) -> Response {
     let path = "/api/token/refresh/";
+    s.refresh_started.fetch_add(1, Ordering::SeqCst);
     let delay = s.refresh_delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
