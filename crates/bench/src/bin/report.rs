@@ -130,7 +130,7 @@ fn largest_entries(deb: &Path, n: usize) -> String {
             Some((size, path))
         })
         .collect();
-    entries.sort_by(|x, y| y.0.cmp(&x.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     entries
         .iter()
         .take(n)
