@@ -49,7 +49,7 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 want=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libssl-dev libdbus-1-dev pkg-config build-essential curl file ca-certificates)
 if [ "$MODE" = test ]; then
-  want+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11)
+  want+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libglib2.0-bin)
 fi
 if [ "$MODE" = bench ]; then
   # session-env.sh (Xvfb, D-Bus, keyring); binutils for `size` on the app binary.
