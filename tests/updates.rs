@@ -111,7 +111,9 @@ fn app(pubkey: &str, base: &str) -> App<MockRuntime> {
 
 async fn check(app: &App<MockRuntime>) -> Option<updates::UpdateInfo> {
     let handle = app.handle();
-    updates::check(handle, handle.updater_builder()).await.unwrap()
+    updates::check(handle, handle.updater_builder())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,7 +129,9 @@ async fn a_good_signature_is_accepted_and_the_window_sees_the_update() {
     let none = updates::download(app.handle()).await.err().unwrap();
     assert_eq!(none.code, "no_update");
 
-    let found = check(&app).await.expect("9.9.9 is newer than the running app");
+    let found = check(&app)
+        .await
+        .expect("9.9.9 is newer than the running app");
     assert_eq!(found.version, "9.9.9");
     assert_eq!(found.notes.as_deref(), Some("Faster sign-in."));
     assert_eq!(pending.info(), Some(found));
