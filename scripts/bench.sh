@@ -54,6 +54,7 @@ export TESSERA_APP_DEB TESSERA_BASELINE_DEB
 export TESSERA_BACKEND_BIN="$RELEASE/tessera-backend" TESSERA_CLI_BIN="$RELEASE/tessera-cli" \
   TESSERA_APP_BIN="$RELEASE/tessera" TESSERA_BASELINE_BIN="$RELEASE/tessera-baseline"
 
+export BENCH_SCREENSHOT="${BENCH_SCREENSHOT:-1}" # one screenshot per subject: the UI must look the same
 rm -rf artifacts/bench
 mkdir -p artifacts/bench
 log "1/4 engine: request overhead, 1000 concurrent requests on an expired token"

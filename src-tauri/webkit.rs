@@ -1,45 +1,28 @@
-//! WebKitGTK tuning for the main window (Linux only).
+//! WebKitGTK settings for the main window (Linux only).
 //!
-//! Why this exists: on Linux the window is a WebKitGTK web view whose defaults suit a web
-//! browser (a large in-memory page cache). Tessera shows one small local page, so the
-//! benchmarks of issue 7 (docs/BENCHMARKS.md, `scripts/bench.sh`) measured WebKit's settings
-//! and this module applies the ones that lowered idle memory without changing the UI.
-//! Applied once from `setup` through `WebviewWindow::with_webview`; a failure is logged and
-//! the window keeps WebKit's defaults.
+//! Why this exists: WebKitGTK's defaults suit a web browser, and the issue-7 benchmarks
+//! (`scripts/bench.sh`, docs/BENCHMARKS.md) showed that its accelerated compositing costs
+//! Tessera's one small page about 80 MB of idle memory in the web process (PSS, measured under
+//! Xvfb) while drawing exactly the same pixels. So the window never composites on the GPU.
+//! The other settings measured there (cache model `DocumentViewer`, page cache off, memory
+//! pressure limits) changed nothing measurable and are deliberately not set.
+//!
+//! Applied once from `setup` through `WebviewWindow::with_webview`; the setting is sent to the
+//! web process, so it also applies when that process already runs. A failure is logged and the
+//! window keeps WebKit's defaults.
 
+/// Applies the settings to the `main` window's web view.
 #[cfg(target_os = "linux")]
 pub fn tune<R: tauri::Runtime>(app: &tauri::App<R>) {
     use tauri::Manager as _;
-    use webkit2gtk::{
-        CacheModel, HardwareAccelerationPolicy, SettingsExt as _, WebContextExt as _,
-        WebViewExt as _,
-    };
+    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt as _, WebViewExt as _};
 
     let Some(window) = app.get_webview_window("main") else {
         return;
     };
-    let knobs = std::env::var("TESSERA_WEBKIT_EXPERIMENT").unwrap_or_default();
-    if knobs.contains("mempressure") {
-        let mut settings = webkit2gtk::MemoryPressureSettings::new();
-        settings.set_memory_limit(64);
-        webkit2gtk::WebsiteDataManager::set_memory_pressure_settings(&mut settings);
-    }
-    let result = window.with_webview(move |webview| {
-        let view = webview.inner();
-        if knobs.contains("cache") {
-            if let Some(context) = view.context() {
-                context.set_cache_model(CacheModel::DocumentViewer);
-            }
-        }
-        if knobs.contains("hw-never") {
-            if let Some(settings) = view.settings() {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-        }
-        if knobs.contains("no-page-cache") {
-            if let Some(settings) = view.settings() {
-                settings.set_enable_page_cache(false);
-            }
+    let result = window.with_webview(|webview| {
+        if let Some(settings) = webview.inner().settings() {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
     });
     if let Err(error) = result {
@@ -47,6 +30,6 @@ pub fn tune<R: tauri::Runtime>(app: &tauri::App<R>) {
     }
 }
 
-/// Nothing to tune on the other platforms' web views.
+/// The other platforms' web views keep their defaults.
 #[cfg(not(target_os = "linux"))]
 pub fn tune<R: tauri::Runtime>(_app: &tauri::App<R>) {}

@@ -14,8 +14,12 @@
 //! what each changes. With `BENCH_SCREENSHOT=1`, a screenshot of the display (ImageMagick
 //! `import`) per subject/variant goes to `artifacts/bench/`.
 //!
+//! The app runs with `TESSERA_NO_UPDATE_CHECK=1`: its once-a-day update check would reach
+//! github.com, which a loopback benchmark must not depend on.
+//!
 //! Environment: `TESSERA_APP_BIN`, `TESSERA_BASELINE_BIN` (default `target/release/...`),
-//! `BENCH_LAUNCH_RUNS` (8), `BENCH_VARIANT_RUNS` (3), `BENCH_IDLE_SECS` (5).
+//! `BENCH_LAUNCH_RUNS` (8), `BENCH_VARIANT_RUNS` (3), `BENCH_IDLE_SECS` (5),
+//! `BENCH_VARIANTS` (the app's extra variants: `K=V,K=V;K=V`, one per `;`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead as _, BufReader};
@@ -71,7 +75,8 @@ fn run() -> anyhow::Result<()> {
         label: "app".into(),
         bin: release_binary("TESSERA_APP_BIN", "tessera")?,
         ready_line: "tessera: ready",
-        env: Vec::new(),
+        // The once-a-day update check would reach github.com: not part of what is measured.
+        env: vec![("TESSERA_NO_UPDATE_CHECK".to_owned(), "1".to_owned())],
     };
     let baseline = Subject {
         label: "baseline".into(),
@@ -105,32 +110,27 @@ fn run() -> anyhow::Result<()> {
     }
 
     // WebKit environment settings, each tried on the app (interleaved round-robin).
-    let variants: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        (
-            "WEBKIT_DISABLE_COMPOSITING_MODE=1",
-            vec![("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
-        ),
-        (
-            "WEBKIT_DISABLE_DMABUF_RENDERER=1",
-            vec![("WEBKIT_DISABLE_DMABUF_RENDERER", "1")],
-        ),
-        (
-            "both of the above",
-            vec![
-                ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
-                ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
-            ],
-        ),
-    ];
-    let subjects: Vec<Subject> = variants
-        .iter()
-        .map(|(label, env)| Subject {
-            label: format!("app, {label}"),
-            env: env
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ..app.clone()
+    // `BENCH_VARIANTS="K=V,K=V;K=V"` replaces the list (one variant per `;`).
+    let spec = std::env::var("BENCH_VARIANTS").unwrap_or_else(|_| {
+        "WEBKIT_DISABLE_COMPOSITING_MODE=1;WEBKIT_DISABLE_DMABUF_RENDERER=1;\
+         WEBKIT_DISABLE_COMPOSITING_MODE=1,WEBKIT_DISABLE_DMABUF_RENDERER=1"
+            .to_owned()
+    });
+    let subjects: Vec<Subject> = spec
+        .split(';')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|variant| {
+            let mut env = app.env.clone();
+            env.extend(variant.split(',').filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            }));
+            Subject {
+                label: format!("app, {variant}"),
+                env,
+                ..app.clone()
+            }
         })
         .collect();
     let mut variant_samples: Vec<Vec<Sample>> = vec![Vec::new(); subjects.len()];
@@ -310,9 +310,7 @@ fn sample(
         let Some(pss) = pss_kib_of(*pid) else {
             continue;
         };
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|_| "?".into());
+        let name = process_name(*pid);
         *by_process.entry(name).or_insert(0) += pss;
         pss_kib += pss;
     }
@@ -323,6 +321,24 @@ fn sample(
         launch_ms,
         pss_kib,
         by_process,
+    })
+}
+
+/// The program's file name (argv[0]; `comm` cuts names at 15 characters).
+fn process_name(pid: u32) -> String {
+    let argv0 = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .ok()
+        .and_then(|raw| {
+            raw.split(|b| *b == 0)
+                .next()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+        })
+        .and_then(|a| a.rsplit('/').next().map(str::to_owned))
+        .filter(|a| !a.is_empty());
+    argv0.unwrap_or_else(|| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "?".into())
     })
 }
 
