@@ -3,7 +3,7 @@
 # everything in release mode. Results: artifacts/bench/summary.md (+ JSON with every sample);
 # what the figures mean and the last measured ones: docs/BENCHMARKS.md.
 #
-#   bash scripts/bench.sh              # full run (~10 min after the builds)
+#   bash scripts/bench.sh              # full run (~6 min of measuring after the builds)
 #   BENCH_QUICK=1 bash scripts/bench.sh  # few rounds, to check that everything works
 #
 # 1. engine: Session::request vs bare reqwest; 1000 concurrent requests on an expired token
@@ -57,13 +57,14 @@ export TESSERA_BACKEND_BIN="$RELEASE/tessera-backend" TESSERA_CLI_BIN="$RELEASE/
 export BENCH_SCREENSHOT="${BENCH_SCREENSHOT:-1}" # one screenshot per subject: the UI must look the same
 rm -rf artifacts/bench
 mkdir -p artifacts/bench
-log "1/4 engine: request overhead, 1000 concurrent requests on an expired token"
-log "2/4 cli-race: 20 tessera-cli processes on an expired token"
-log "3/4 launch: app vs baseline under Xvfb (launch to interactive, idle memory)"
 bash scripts/session-env.sh bash -c '
   set -euo pipefail
+  log() { printf "\033[1;34m[bench]\033[0m %s\n" "$*" >&2; }
+  log "1/4 engine: request overhead, 1000 concurrent requests on an expired token"
   "$0/engine"
+  log "2/4 cli-race: 20 tessera-cli processes on an expired token"
   "$0/cli-race"
+  log "3/4 launch: app vs baseline under Xvfb (launch to interactive, idle memory)"
   "$0/launch"
 ' "$RELEASE"
 log "4/4 report"

@@ -50,6 +50,9 @@ async fn run() -> anyhow::Result<()> {
         std::env::set_var("TESSERA_BACKEND_BIN", bin);
     }
     let lock_root = tempfile::tempdir().context("temp dir")?;
+    if let Ok(only) = std::env::var("BENCH_PROFILE_ONLY") {
+        return profile_only(&only, lock_root.path()).await;
+    }
 
     // The batch server first: its expired sessions age while the overhead benchmark runs.
     let batch_server = TestServer::start(
@@ -93,6 +96,32 @@ async fn run() -> anyhow::Result<()> {
         &rows,
         &json!({"request_overhead": overhead_raw, "concurrent_refresh": batch_raw}),
     )
+}
+
+/// For profilers (`valgrind --tool=callgrind`, `perf`): only `BENCH_BLOCK` (default 200)
+/// sequential requests of one variant (`engine`, `bare` or `configured`) after a warm-up, so
+/// each variant's cost can be read alone. Prints nothing but the mean.
+async fn profile_only(only: &str, lock_root: &std::path::Path) -> anyhow::Result<()> {
+    let server = TestServer::start(
+        tessera_testkit::BackendKind::Rust,
+        ServerOptions {
+            access_lifetime_secs: 3_600,
+            ..ServerOptions::default()
+        },
+    )
+    .await?;
+    let clients = clients(&server, lock_root).await?;
+    let variant = match only {
+        "engine" => Variant::Engine,
+        "bare" => Variant::Bare,
+        "configured" => Variant::EngineLikeReqwest,
+        other => bail!("BENCH_PROFILE_ONLY={other:?}: expected engine, bare or configured"),
+    };
+    let n = env_usize("BENCH_BLOCK", 200);
+    clients.block(variant, 50).await?;
+    let mean = clients.block(variant, n).await?;
+    println!("{}: {:.1} µs/request over {n}", variant.name(), us(mean));
+    Ok(())
 }
 
 /// A session signed in to `server` with a fake (in-memory) store and its own lock directory.
@@ -180,12 +209,8 @@ impl Clients {
     }
 }
 
-async fn request_overhead(
-    server: &TestServer,
-    lock_root: &std::path::Path,
-) -> anyhow::Result<(Vec<Row>, Value)> {
-    let rounds = env_usize("BENCH_ROUNDS", 30);
-    let block = env_usize("BENCH_BLOCK", 200);
+/// The engine's session and the two reqwest baselines, all signed in to `server`.
+async fn clients(server: &TestServer, lock_root: &std::path::Path) -> anyhow::Result<Clients> {
     let session = signed_in(server, lock_root, "overhead").await?;
     let profile = session.profile().clone();
 
@@ -226,13 +251,22 @@ async fn request_overhead(
         .timeout(Duration::from_secs(profile.request_timeout_secs))
         .pool_max_idle_per_host(16)
         .build()?;
-    let clients = Clients {
+    Ok(Clients {
         session,
         bare,
         configured,
         url: server.url(TARGET),
         auth,
-    };
+    })
+}
+
+async fn request_overhead(
+    server: &TestServer,
+    lock_root: &std::path::Path,
+) -> anyhow::Result<(Vec<Row>, Value)> {
+    let rounds = env_usize("BENCH_ROUNDS", 30);
+    let block = env_usize("BENCH_BLOCK", 200);
+    let clients = clients(server, lock_root).await?;
 
     // Warm-up: connections open, caches and branch predictors settled.
     for variant in Variant::ALL {
