@@ -275,16 +275,24 @@ impl Profile {
 
     /// Whether `target` (a path, or an absolute URL) is one of this profile's token endpoints.
     /// Their answers are tokens, so the request console and the CLI refuse to call them: sign-in,
-    /// refresh and sign-out go through the engine only.
+    /// refresh and sign-out go through the engine only. (The engine itself checks the resolved
+    /// URL against paths computed once: [`crate::transport::Transport::is_auth_url`].)
     pub fn is_auth_endpoint(&self, target: &str) -> bool {
-        let normalise = |url: &Url| url.path().trim_end_matches('/').to_owned();
         let wanted = match Url::parse(target) {
-            Ok(url) => normalise(&url),
+            Ok(url) => url,
             Err(_) => match self.endpoint(target) {
-                Ok(url) => normalise(&url),
+                Ok(url) => url,
                 Err(_) => return false,
             },
         };
+        let wanted = wanted.path().trim_end_matches('/');
+        self.auth_endpoint_paths().iter().any(|p| p == wanted)
+    }
+
+    /// The paths of the token endpoints that are configured (obtain, refresh, verify, blacklist,
+    /// registration) on the base URL, without trailing slashes: what a target's path is compared
+    /// with.
+    pub fn auth_endpoint_paths(&self) -> Vec<String> {
         [
             Some(&self.obtain_path),
             Some(&self.refresh_path),
@@ -295,7 +303,8 @@ impl Profile {
         .into_iter()
         .flatten()
         .filter_map(|path| self.endpoint(path).ok())
-        .any(|url| normalise(&url) == wanted)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .collect()
     }
 
     /// The refresh margin, as configured.

@@ -22,7 +22,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
 use crate::refresh::{ensure_fresh, Trigger};
-use crate::secret::AccessToken;
+use crate::secret::AuthHeader;
 use crate::session::Inner;
 use crate::transport::HttpResponse;
 use crate::wire::parse_error_body;
@@ -172,7 +172,7 @@ fn is_token_not_valid(response: &HttpResponse) -> bool {
 }
 
 struct Credentials {
-    access: AccessToken,
+    auth: AuthHeader,
     generation: u64,
     flights: u64,
 }
@@ -187,7 +187,7 @@ async fn credentials(inner: &Arc<Inner>) -> Result<Credentials> {
             .ok_or_else(|| Inner::signed_out_error(&state))?;
         (
             Credentials {
-                access: active.access.clone(),
+                auth: active.auth_header.clone(),
                 generation: state.generation,
                 flights: state.flights,
             },
@@ -206,7 +206,7 @@ async fn credentials(inner: &Arc<Inner>) -> Result<Credentials> {
                 .as_ref()
                 .ok_or_else(|| Inner::signed_out_error(&state))?;
             Ok(Credentials {
-                access: active.access.clone(),
+                auth: active.auth_header.clone(),
                 generation: state.generation,
                 flights: state.flights,
             })
@@ -220,33 +220,21 @@ async fn credentials(inner: &Arc<Inner>) -> Result<Credentials> {
     }
 }
 
-fn authorization(inner: &Inner, access: &AccessToken) -> Result<HeaderValue> {
-    let mut value = HeaderValue::try_from(format!(
-        "{} {}",
-        inner.profile.auth_header_type,
-        access.expose_secret()
-    ))
-    .map_err(|_| {
-        Error::bad_response("the access token contains characters not allowed in a header")
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
 pub(crate) async fn execute(inner: &Arc<Inner>, mut request: ApiRequest) -> Result<ApiResponse> {
-    if inner.profile.is_auth_endpoint(&request.target) {
+    // The target is resolved once; its resolved URL is what is checked and sent. A token
+    // endpoint is refused on the profile's origin; another origin is refused by `resolve`.
+    let url = inner.transport.resolve(&request.target)?;
+    if inner.transport.is_auth_url(&url) {
         return Err(Error::ReservedEndpoint {
             target: request.target.clone(),
         });
     }
-    let url = inner.transport.resolve(&request.target)?;
-    request.headers.remove(AUTHORIZATION);
     let mut replayed = false;
     loop {
         let creds = credentials(inner).await?;
-        let mut headers = request.headers.clone();
-        headers.insert(AUTHORIZATION, authorization(inner, &creds.access)?);
-        let response = send_with_retry(inner, &mut request, &url, headers).await?;
+        // Replaces the caller's `Authorization`, if any, and the previous attempt's.
+        request.headers.insert(AUTHORIZATION, creds.auth.value()?);
+        let response = send_with_retry(inner, &mut request, &url).await?;
         if !replayed && is_token_not_valid(&response) {
             if matches!(request.body, Body::Streaming(_)) {
                 tracing::debug!(profile = %inner.name, "401 on a streaming body: not replayable");
@@ -276,7 +264,6 @@ async fn send_with_retry(
     inner: &Inner,
     request: &mut ApiRequest,
     url: &Url,
-    headers: HeaderMap,
 ) -> Result<HttpResponse> {
     let retryable = is_idempotent(&request.method) && !matches!(request.body, Body::Streaming(_));
     let mut attempt = 0;
@@ -295,7 +282,7 @@ async fn send_with_retry(
             .send_api(
                 request.method.clone(),
                 url.clone(),
-                headers.clone(),
+                request.headers.clone(),
                 body,
                 request.timeout,
             )

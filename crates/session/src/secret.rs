@@ -7,7 +7,10 @@
 
 use std::fmt;
 
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, Result};
 
 macro_rules! secret_newtype {
     ($(#[$doc:meta])* $name:ident) => {
@@ -59,6 +62,43 @@ secret_newtype!(
     Password
 );
 
+/// The `Authorization` header of the current access token (`<type> <token>`), built once when
+/// the token arrives (sign-in, restore, refresh) and marked sensitive, so that a request clones
+/// it (a reference count) instead of formatting and validating it again. `Debug` prints
+/// `[redacted]`; nothing else shows it.
+#[derive(Clone)]
+pub(crate) struct AuthHeader(Option<HeaderValue>);
+
+impl AuthHeader {
+    /// `<scheme> <access>`; a token with characters not allowed in a header is kept as the error
+    /// every request with it gets.
+    pub(crate) fn new(scheme: &str, access: &AccessToken) -> Self {
+        let token = access.expose_secret();
+        let mut text = String::with_capacity(scheme.len() + 1 + token.len());
+        text.push_str(scheme);
+        text.push(' ');
+        text.push_str(token);
+        // `try_from(String)` takes the buffer over without copying it.
+        Self(HeaderValue::try_from(text).ok().map(|mut value| {
+            value.set_sensitive(true);
+            value
+        }))
+    }
+
+    /// The header value for one request.
+    pub(crate) fn value(&self) -> Result<HeaderValue> {
+        self.0.clone().ok_or_else(|| {
+            Error::bad_response("the access token contains characters not allowed in a header")
+        })
+    }
+}
+
+impl fmt::Debug for AuthHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthHeader([redacted])")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +111,24 @@ mod tests {
         assert_eq!(printed, "AccessToken([redacted]) Password([redacted])");
         assert!(!printed.contains("eyJ"));
         assert_eq!(token.expose_secret(), raw);
+    }
+
+    #[test]
+    fn auth_header_is_sensitive_and_never_in_debug_output() {
+        let raw = crate::test_tokens::jwt(r#"{"alg":"HS256"}"#, r#"{"exp":1}"#, "sig");
+        let header = AuthHeader::new("Bearer", &AccessToken::new(raw.clone()));
+        let value = header.value().unwrap();
+        assert!(value.is_sensitive());
+        assert_eq!(value.to_str().unwrap(), format!("Bearer {raw}"));
+        let printed = format!("{header:?} {header:#?} {value:?}");
+        assert!(!printed.contains(&raw), "{printed}");
+        assert!(!printed.contains("eyJ"), "{printed}");
+        assert!(!printed.contains("Bearer"), "{printed}");
+        assert!(printed.starts_with("AuthHeader([redacted]) AuthHeader([redacted])"));
+
+        let bad = AuthHeader::new("Bearer", &AccessToken::new("a\nb".to_owned()));
+        assert!(!format!("{bad:?}").contains("a\nb"));
+        assert_eq!(bad.value().unwrap_err().code(), "bad_response");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::profile::Profile;
 use crate::profiles_file::validate_profile_name;
 use crate::refresh::{self, RetryPolicy, Trigger};
 use crate::request::{self, ApiRequest, ApiResponse};
-use crate::secret::{AccessToken, Password, RefreshToken};
+use crate::secret::{AccessToken, AuthHeader, Password, RefreshToken};
 use crate::signin::{self, LogoutOutcome, Registration};
 use crate::status::SessionStatus;
 use crate::store::SecretStore;
@@ -108,6 +108,8 @@ impl SessionConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Active {
     pub access: AccessToken,
+    /// `Authorization: <type> <access>`, ready-made for requests.
+    pub auth_header: AuthHeader,
     pub refresh: Option<RefreshToken>,
     pub access_claims: Claims,
     pub refresh_claims: Option<Claims>,
@@ -278,6 +280,7 @@ impl Inner {
             }
         }
         Ok(Active {
+            auth_header: AuthHeader::new(&self.profile.auth_header_type, &access),
             access,
             refresh,
             access_claims,

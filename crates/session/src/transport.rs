@@ -39,6 +39,9 @@ pub struct Transport {
     profile: Profile,
     origin: Origin,
     max_body: usize,
+    /// The token endpoints' paths (obtain, refresh, verify, blacklist, registration) on the base
+    /// URL, without trailing slashes: computed once, compared with every request's target.
+    auth_paths: Vec<String>,
 }
 
 const USER_AGENT: &str = concat!("tessera/", env!("CARGO_PKG_VERSION"));
@@ -107,6 +110,7 @@ impl Transport {
             profile: profile.clone(),
             origin,
             max_body,
+            auth_paths: profile.auth_endpoint_paths(),
         })
     }
 
@@ -144,6 +148,14 @@ impl Transport {
         } else {
             self.endpoint(target)
         }
+    }
+
+    /// Whether `url` (a resolved request target) is one of the profile's token endpoints. Only
+    /// the path is compared, trailing slashes and the query aside: combine with [`Self::resolve`],
+    /// which keeps other origins out.
+    pub fn is_auth_url(&self, url: &Url) -> bool {
+        let path = url.path().trim_end_matches('/');
+        self.auth_paths.iter().any(|p| p == path)
     }
 
     /// POSTs a JSON body to an authentication endpoint. No redirect is followed.
@@ -207,29 +219,62 @@ impl Transport {
 
     async fn read(&self, mut response: reqwest::Response, secs: u64) -> Result<HttpResponse> {
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // The body is read after this; nothing needs the response's own headers any more.
+        let headers = std::mem::take(response.headers_mut());
         let url = response.url().clone();
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.max_body as u64)
-        {
-            return Err(too_big(self.max_body));
+        match response.content_length() {
+            Some(len) if len > self.max_body as u64 => return Err(too_big(self.max_body)),
+            // A declared length within the cap: hyper never yields more than it (a longer body is
+            // an error), so the body is read whole, without copying it chunk by chunk.
+            Some(_) => {
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| map_reqwest_error(&e, secs))?;
+                if body.len() > self.max_body {
+                    return Err(too_big(self.max_body));
+                }
+                return Ok(HttpResponse {
+                    status,
+                    headers,
+                    body,
+                    url,
+                });
+            }
+            None => {}
         }
-        let mut body = Vec::new();
+        // No declared length: chunk by chunk up to the cap. A body of one chunk is kept as it is.
+        let mut first: Option<Bytes> = None;
+        let mut rest: Vec<u8> = Vec::new();
+        let mut total = 0usize;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| map_reqwest_error(&e, secs))?
         {
-            if body.len() + chunk.len() > self.max_body {
+            total = total.saturating_add(chunk.len());
+            if total > self.max_body {
                 return Err(too_big(self.max_body));
             }
-            body.extend_from_slice(&chunk);
+            match &first {
+                None if rest.is_empty() => first = Some(chunk),
+                _ => {
+                    if let Some(head) = first.take() {
+                        rest.reserve(head.len() + chunk.len());
+                        rest.extend_from_slice(&head);
+                    }
+                    rest.extend_from_slice(&chunk);
+                }
+            }
         }
+        let body = match first {
+            Some(only) => only,
+            None => Bytes::from(rest),
+        };
         Ok(HttpResponse {
             status,
             headers,
-            body: Bytes::from(body),
+            body,
             url,
         })
     }
@@ -319,6 +364,72 @@ mod tests {
                 "cross_origin",
                 "{other}"
             );
+        }
+    }
+
+    #[test]
+    fn token_paths_are_recognised_on_the_resolved_url() {
+        let mut profile = Profile::from_base_url("https://api.example.com/app/").unwrap();
+        profile.registration_path = Some("/api/register".into());
+        let t = Transport::new(&profile, 1 << 20).unwrap();
+        let is_auth = |target: &str| t.is_auth_url(&t.resolve(target).unwrap());
+        for target in [
+            // relative, with and without slashes
+            "/api/token/",
+            "api/token",
+            "/api/token",
+            "/api/token//",
+            "/api/token/refresh/",
+            "/api/token/verify/",
+            "/api/token/blacklist/",
+            // configured without a trailing slash, asked with one
+            "/api/register/",
+            "/api/register",
+            // query strings
+            "/api/token/refresh/?x=1",
+            "/api/token?next=/api/hello/",
+            // absolute on the profile's origin
+            "https://api.example.com/app/api/token/",
+            "https://api.example.com/app/api/token/verify",
+            "https://api.example.com/app/api/token/refresh/?a=b",
+        ] {
+            assert!(is_auth(target), "{target}");
+        }
+        for target in [
+            "/api/hello/",
+            "/api/token/x/",
+            "/api/",
+            "/",
+            "/api/tokens/",
+            "/api/hello/?next=/api/token/",
+            // the token path without the base URL's path is another endpoint
+            "https://api.example.com/api/token/",
+            "https://api.example.com/app/api/hello/",
+        ] {
+            assert!(!is_auth(target), "{target}");
+        }
+        // Another origin never gets this far: `resolve` refuses it.
+        assert_eq!(
+            t.resolve("https://evil.example.com/app/api/token/")
+                .unwrap_err()
+                .code(),
+            "cross_origin"
+        );
+        // Switched-off endpoints are ordinary paths; the profile's own check agrees throughout.
+        profile.verify_path = None;
+        let t = Transport::new(&profile, 1 << 20).unwrap();
+        for (target, reserved) in [
+            ("/api/token/verify/", false),
+            ("/api/token/", true),
+            ("/api/hello/", false),
+            ("https://api.example.com/app/api/token/refresh", true),
+        ] {
+            assert_eq!(
+                t.is_auth_url(&t.resolve(target).unwrap()),
+                reserved,
+                "{target}"
+            );
+            assert_eq!(profile.is_auth_endpoint(target), reserved, "{target}");
         }
     }
 

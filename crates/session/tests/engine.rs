@@ -903,6 +903,41 @@ async fn idempotent_requests_are_retried_after_a_network_error_others_never() {
 }
 
 #[tokio::test]
+async fn token_endpoints_are_reserved_in_any_spelling() {
+    let h = Harness::new(ServerConfig::default()).await;
+    let session = h.logged_in().await;
+    let base = h.server.base_url.trim_end_matches('/').to_owned();
+    let absolute = |path: &str| format!("{base}/{path}");
+    for target in [
+        "/api/token/".to_owned(),
+        "api/token/refresh".to_owned(),
+        "/api/token/refresh/?x=1".to_owned(),
+        "/api/token/blacklist//".to_owned(),
+        absolute("api/token/"),
+        absolute("api/token/verify"),
+        absolute("api/token/refresh/?x=1"),
+    ] {
+        let err = session
+            .request(ApiRequest::post(target.clone()).body("{}"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "reserved_endpoint", "{target}");
+    }
+    // Another origin is refused as such, token path or not.
+    let err = session
+        .request(ApiRequest::get("https://evil.example.com/api/token/"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "cross_origin");
+    // An ordinary endpoint still works afterwards.
+    let r = session
+        .request(ApiRequest::get("/api/echo/?next=/api/token/"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
 async fn tokens_go_nowhere_but_the_profile_origin() {
     let h = Harness::new(ServerConfig::default()).await;
     let session = h.logged_in().await;
