@@ -56,6 +56,7 @@ pub fn app_state(
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
+    webkit::before_start();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")

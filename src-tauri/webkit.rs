@@ -11,6 +11,23 @@
 //! web process, so it also applies when that process already runs. A failure is logged and the
 //! window keeps WebKit's defaults.
 
+/// Run first thing in `run()`, before GTK and WebKit start (and before any other thread): the
+/// web process reads its environment when it is spawned. Without the DMA-BUF renderer WebKit
+/// starts straight in the mode `tune` would switch it to anyway: measured ~48 ms faster to an
+/// interactive login screen and ~10 MB less idle PSS (docs/BENCHMARKS.md). A value the user
+/// set wins (e.g. `WEBKIT_DISABLE_DMABUF_RENDERER=0`).
+#[cfg(target_os = "linux")]
+pub fn before_start() {
+    const VAR: &str = "WEBKIT_DISABLE_DMABUF_RENDERER";
+    if std::env::var_os(VAR).is_none() {
+        std::env::set_var(VAR, "1");
+    }
+}
+
+/// Nothing to prepare on the other platforms.
+#[cfg(not(target_os = "linux"))]
+pub fn before_start() {}
+
 /// Applies the settings to the `main` window's web view.
 #[cfg(target_os = "linux")]
 pub fn tune<R: tauri::Runtime>(app: &tauri::App<R>) {

@@ -561,21 +561,25 @@
     });
     focusFirstEmpty();
 
-    if (listen) {
-      try {
-        await listen("update-available", (message) => showUpdate(message.payload));
-        await listen("session-event", (message) => onSessionEvent(message.payload));
-      } catch (error) {
-        logActivity({ event: "error", message: messageOf(error) });
-      }
-    }
+    // Independent start-up calls go out together (each is an IPC round trip); only app_start
+    // waits, for the listeners, so the restore's session events reach the activity log.
+    const listening = listen
+      ? Promise.all([
+          listen("update-available", (message) => showUpdate(message.payload)),
+          listen("session-event", (message) => onSessionEvent(message.payload)),
+        ]).catch((error) => logActivity({ event: "error", message: messageOf(error) }))
+      : Promise.resolve();
+    const version = invoke
+      ? call("app_info")
+          .then((info) => {
+            $("app-version").textContent = `${info.name} ${info.version}`;
+          })
+          .catch(() => {
+            $("app-version").textContent = "";
+          })
+      : Promise.resolve();
+    await listening;
     if (invoke) {
-      try {
-        const info = await call("app_info");
-        $("app-version").textContent = `${info.name} ${info.version}`;
-      } catch (error) {
-        $("app-version").textContent = "";
-      }
       try {
         const start = await call("app_start");
         applyProfiles(start.profiles);
@@ -593,6 +597,7 @@
       // The start-up check may have finished before the listener above was registered.
       call("update_status").then(showUpdate).catch(() => {});
     }
+    await version;
     // Signals readiness to tests and benchmarks: the first screen is interactive.
     document.body.dataset.ready = "true";
     if (invoke) {
