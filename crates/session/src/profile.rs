@@ -273,25 +273,11 @@ impl Profile {
         Ok(url)
     }
 
-    /// Whether `target` (a path, or an absolute URL) is one of this profile's token endpoints.
-    /// Their answers are tokens, so the request console and the CLI refuse to call them: sign-in,
-    /// refresh and sign-out go through the engine only. (The engine itself checks the resolved
-    /// URL against paths computed once: [`crate::transport::Transport::is_auth_url`].)
-    pub fn is_auth_endpoint(&self, target: &str) -> bool {
-        let wanted = match Url::parse(target) {
-            Ok(url) => url,
-            Err(_) => match self.endpoint(target) {
-                Ok(url) => url,
-                Err(_) => return false,
-            },
-        };
-        let wanted = wanted.path().trim_end_matches('/');
-        self.auth_endpoint_paths().iter().any(|p| p == wanted)
-    }
-
     /// The paths of the token endpoints that are configured (obtain, refresh, verify, blacklist,
-    /// registration) on the base URL, without trailing slashes: what a target's path is compared
-    /// with.
+    /// registration) on the base URL, without trailing slashes. Their answers are tokens, so the
+    /// engine's request path refuses them (`reserved_endpoint`): the transport computes these
+    /// once and checks each resolved target against them
+    /// ([`crate::transport::Transport::is_auth_url`]).
     pub fn auth_endpoint_paths(&self) -> Vec<String> {
         [
             Some(&self.obtain_path),
@@ -393,6 +379,10 @@ mod tests {
     fn token_endpoints_are_recognised_in_any_spelling() {
         let mut p = Profile::from_base_url("https://api.example.com/app/").unwrap();
         p.registration_path = Some("/api/register/".into());
+        let reserved = |p: &Profile, target: &str| {
+            let t = crate::transport::Transport::new(p, 1 << 20).unwrap();
+            t.is_auth_url(&t.resolve(target).unwrap())
+        };
         for target in [
             "/api/token/",
             "api/token",
@@ -401,7 +391,7 @@ mod tests {
             "/api/register/",
             "https://api.example.com/app/api/token/verify/",
         ] {
-            assert!(p.is_auth_endpoint(target), "{target}");
+            assert!(reserved(&p, target), "{target}");
         }
         for target in [
             "/api/hello/",
@@ -409,10 +399,10 @@ mod tests {
             "/api/",
             "https://api.example.com/api/token/",
         ] {
-            assert!(!p.is_auth_endpoint(target), "{target}");
+            assert!(!reserved(&p, target), "{target}");
         }
         p.verify_path = None;
-        assert!(!p.is_auth_endpoint("/api/token/verify/"));
+        assert!(!reserved(&p, "/api/token/verify/"));
     }
 
     #[test]
