@@ -52,7 +52,7 @@ impl PendingUpdate {
 
     /// What the window shows, if a newer release is waiting.
     pub fn info(&self) -> Option<UpdateInfo> {
-        self.get().as_ref().map(info)
+        self.0.lock().ok().and_then(|slot| slot.as_ref().map(info))
     }
 }
 
