@@ -21,6 +21,7 @@ mod proptests;
 pub mod redact;
 pub mod refresh;
 pub mod request;
+mod revoke;
 pub mod secret;
 pub mod session;
 pub mod signin;

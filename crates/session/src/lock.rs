@@ -84,6 +84,51 @@ pub async fn acquire(dir: &Path, profile: &str, timeout: Duration) -> Result<Ref
     }
 }
 
+/// The sign-out mark of a profile: `<lock dir>/<profile>.signout`, holding `<nonce> waiting`
+/// while a sign-out waits for the refresh lock and `<nonce> done` once it has gone ahead. A
+/// refresh reads it when it takes the lock and again before and after storing what the server
+/// renewed; a changed mark means "signed out meanwhile", and the renewed refresh token is then
+/// left for the waiting sign-out to blacklist, or blacklisted by the refresh itself.
+pub fn signout_mark_file(dir: &Path, profile: &str) -> PathBuf {
+    dir.join(format!("{profile}.signout"))
+}
+
+/// What a sign-out mark says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignoutMark(pub Option<String>);
+
+impl SignoutMark {
+    /// A sign-out is waiting for the refresh lock (and will blacklist what it finds stored).
+    pub fn is_waiting(&self) -> bool {
+        self.0.as_deref().is_some_and(|m| m.ends_with(" waiting"))
+    }
+}
+
+/// Reads the profile's sign-out mark (none yet: `SignoutMark(None)`). Small file, read directly.
+pub fn read_signout_mark(dir: &Path, profile: &str) -> SignoutMark {
+    SignoutMark(
+        std::fs::read_to_string(signout_mark_file(dir, profile))
+            .ok()
+            .map(|text| text.trim().to_owned()),
+    )
+}
+
+/// Writes the profile's sign-out mark atomically (temporary file + rename).
+pub fn write_signout_mark(dir: &Path, profile: &str, mark: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    let path = signout_mark_file(dir, profile);
+    let tmp = dir.join(format!(
+        ".{profile}.signout.{}.{:x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::write(&tmp, mark).map_err(|e| Error::io(&tmp, &e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(&path, &e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,7 +190,8 @@ proptest! {
         }
         let m = effective_margin_ms(margin, lifetime);
         prop_assert!(m >= 0);
-        let _ = estimate_offset_ms(iat, date_ms, received_ms);
+        let _ = estimate_offset_ms(iat, date_ms, received_ms.saturating_sub(margin_secs as i64), received_ms);
+        let _ = estimate_offset_ms(iat, date_ms, received_ms, received_ms.saturating_sub(1));
     }
 
     #[test]

@@ -28,10 +28,15 @@ use crate::claims::Claims;
 use crate::clock::unix_millis;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
-use crate::lock;
-use crate::session::{Active, Inner};
+use crate::lock::{self, SignoutMark};
+use crate::revoke;
+use crate::secret::RefreshToken;
+use crate::session::{stored_pair, Active, Inner};
+use crate::transport::HttpResponse;
+use crate::vault::{HeldLock, StoredSession};
 use crate::wire::{
     parse_error_body, parse_token_response, retry_after, secret_json_body, server_date,
+    TokenResponse,
 };
 
 /// Retries of a transiently failed refresh.
@@ -96,21 +101,41 @@ pub(crate) fn refresh_at_ms(claims: &Claims, margin: Duration) -> Option<i64> {
     Some(exp_ms.saturating_sub(effective_margin_ms(margin, claims.lifetime_secs())))
 }
 
+/// Offsets beyond this are a broken `Date` header, not a clock: ignored, with a warning.
+pub(crate) const MAX_PLAUSIBLE_SKEW_MS: i64 = 24 * 3600 * 1000;
+
 /// Server-minus-local offset estimated from a fresh token's `iat` (preferred: it is the clock
-/// that checks `exp`) or the response's `Date`. Both have one-second resolution; half a second
-/// is added so the estimate is centred (and errs towards refreshing early).
+/// that checks `exp`, so it is used whatever its value) or the response's `Date` (ignored when
+/// more than a day off: a 1970 or 9999 `Date` must neither switch proactive refresh off nor
+/// refuse every token). The server stamped either somewhere between sending the request
+/// (`sent_local_ms`) and receiving the answer (`received_local_ms`), so the midpoint is the
+/// local reference; both have one-second resolution, so half a second is added to centre the
+/// estimate (it then errs towards refreshing early).
 pub(crate) fn estimate_offset_ms(
     iat: Option<i64>,
     date_ms: Option<i64>,
+    sent_local_ms: i64,
     received_local_ms: i64,
 ) -> Option<i64> {
-    iat.map(|iat| iat.saturating_mul(1000))
-        .or(date_ms)
-        .map(|server_ms| {
-            server_ms
-                .saturating_add(500)
-                .saturating_sub(received_local_ms)
-        })
+    let sent = sent_local_ms.min(received_local_ms);
+    let midpoint = sent.saturating_add(received_local_ms.saturating_sub(sent) / 2);
+    let offset = |server_ms: i64| server_ms.saturating_add(500).saturating_sub(midpoint);
+    if let Some(iat) = iat {
+        let estimate = offset(iat.saturating_mul(1000));
+        if estimate.saturating_abs() > MAX_PLAUSIBLE_SKEW_MS {
+            tracing::warn!(offset_ms = estimate, "the server's clock is more than a day off this computer's; using the token's own iat");
+        }
+        return Some(estimate);
+    }
+    let estimate = offset(date_ms?);
+    if estimate.saturating_abs() > MAX_PLAUSIBLE_SKEW_MS {
+        tracing::warn!(
+            offset_ms = estimate,
+            "ignoring an implausible Date header from the server"
+        );
+        return None;
+    }
+    Some(estimate)
 }
 
 impl Inner {
@@ -158,6 +183,17 @@ pub(crate) async fn ensure_fresh(
                 return Err(error.clone());
             }
         }
+        // The server asked for quiet (`Retry-After`): nobody asks it again before then.
+        if let Some(until) = state.refresh_not_before_ms {
+            let left_ms = until.saturating_sub(inner.now_ms());
+            if left_ms > 0 {
+                return Err(Error::RateLimited {
+                    retry_after_secs: Some(
+                        u64::try_from(left_ms.div_euclid(1000)).unwrap_or(0) + 1,
+                    ),
+                });
+            }
+        }
     }
     let task_inner = Arc::clone(inner);
     let task = tokio::spawn(async move {
@@ -175,9 +211,29 @@ pub(crate) async fn ensure_fresh(
         .map_err(|e| Error::internal(format!("the refresh task failed: {e}")))?
 }
 
+/// What a refresh knew about sign-outs when it took the lock.
+struct Start {
+    mark: SignoutMark,
+    epoch: u64,
+}
+
+impl Start {
+    /// The current sign-out mark, when a sign-out began since the start (in any process).
+    fn signed_out_since(&self, inner: &Inner) -> Option<SignoutMark> {
+        let mark = lock::read_signout_mark(&inner.lock_dir, &inner.name);
+        let epoch = inner.read_state().signout_epoch;
+        (mark != self.mark || epoch != self.epoch).then_some(mark)
+    }
+}
+
 async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> {
     tracing::debug!(profile = %inner.name, ?trigger, "refresh wanted");
-    let _lock = lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await?;
+    let held: HeldLock =
+        Arc::new(lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await?);
+    let start = Start {
+        mark: lock::read_signout_mark(&inner.lock_dir, &inner.name),
+        epoch: inner.read_state().signout_epoch,
+    };
     let ours = {
         let state = inner.read_state();
         state
@@ -193,22 +249,49 @@ async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> 
     };
     let mut current = ours;
     if !current.same_tokens(&stored) {
-        if stored.origin != inner.transport.origin_text() {
-            let error = Error::LoginRequired {
-                reason: "the stored session belongs to another server".to_owned(),
-            };
+        if let Some(reason) = inner.foreign_issuer(&stored) {
+            let error = Error::LoginRequired { reason };
             inner.end(Some(error.clone()));
             return Err(error);
         }
-        let adopted = inner
-            .accept_tokens(stored.access, stored.refresh, stored.offset_ms, false)
-            .await?;
+        let unverified = !stored.verified;
+        let refresh = stored.refresh.clone();
+        let adopted = match inner
+            .accept_checked(
+                stored.access,
+                stored.refresh,
+                stored.offset_ms,
+                unverified,
+                false,
+            )
+            .await
+        {
+            Ok(adopted) => adopted,
+            // A renewal stored before it could be verified that now fails verification.
+            Err(e) if unverified && !e.is_transient() => {
+                return Err(reject_renewed(inner, refresh.as_ref(), e, &held).await);
+            }
+            Err(e) => return Err(e),
+        };
+        if unverified {
+            // Best effort: an unverified entry is verified again by its next reader.
+            let _ = inner
+                .vault
+                .save_held(
+                    &inner.name,
+                    &adopted.to_stored(&inner.transport, true),
+                    Some(&held),
+                )
+                .await;
+        }
         // Another process refreshed (or signed in again). Use its tokens — unless they are due
         // too, or this refresh exists because the server refused exactly these tokens.
         if !inner.needs_refresh(&adopted) {
             tracing::debug!(profile = %inner.name, "another process already refreshed; using its tokens");
             let expires = adopted.access_claims.exp;
-            inner.install(adopted);
+            if !inner.install_unless_signed_out(adopted, start.epoch) {
+                return Err(signed_out_meanwhile());
+            }
             inner.emit(SessionEvent::Refreshed {
                 profile: inner.name.clone(),
                 rotated: false,
@@ -219,13 +302,24 @@ async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> 
         }
         current = adopted;
     }
-    call_refresh_endpoint(inner, current).await
+    call_refresh_endpoint(inner, current, &held, &start).await
 }
 
-async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()> {
+fn signed_out_meanwhile() -> Error {
+    Error::LoginRequired {
+        reason: "signed out while the session was being renewed".to_owned(),
+    }
+}
+
+async fn call_refresh_endpoint(
+    inner: &Arc<Inner>,
+    current: Active,
+    held: &HeldLock,
+    start: &Start,
+) -> Result<()> {
     let profile = &inner.profile;
     if inner.renewal_expired(&current) {
-        return Err(end_session(inner, "the session's renewal period is over").await);
+        return Err(end_session(inner, "the session's renewal period is over", held).await);
     }
     let secret = if profile.sliding {
         current.access.expose_secret().to_owned()
@@ -233,7 +327,7 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
         match &current.refresh {
             Some(r) => r.expose_secret().to_owned(),
             None => {
-                return Err(end_session(inner, "no refresh token is stored").await);
+                return Err(end_session(inner, "no refresh token is stored", held).await);
             }
         }
     };
@@ -244,7 +338,13 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
     let mut attempt = 0u32;
     loop {
         attempt += 1;
+        if attempt > 1 && start.signed_out_since(inner).is_some() {
+            // Nothing was renewed by the failed attempts; the sign-out has the old token.
+            inner.end(Some(signed_out_meanwhile()));
+            return Err(signed_out_meanwhile());
+        }
         tracing::debug!(profile = %inner.name, attempt, "calling the refresh endpoint");
+        let sent_ms = inner.now_ms();
         let outcome = inner
             .transport
             .post_auth(url.clone(), body.clone(), None)
@@ -252,47 +352,22 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
         let received = inner.clock.now();
         let (error, wait) = match outcome {
             Ok(response) if (200..300).contains(&response.status) => {
-                let refresh_field = (!profile.sliding).then_some(profile.refresh_field.as_str());
-                let tokens = parse_token_response(
-                    &response.body,
-                    profile.response_access_field(),
-                    refresh_field,
-                    false,
-                )?;
-                let rotated = tokens.refresh.is_some();
-                let refresh = tokens.refresh.or_else(|| current.refresh.clone());
-                let received_ms = unix_millis(received);
-                let date_ms = server_date(&response.headers).map(unix_millis);
-                // The offset must be known before verification checks exp in server time.
-                let iat = crate::claims::decode_unverified(
-                    tokens.access.expose_secret(),
-                    &profile.user_id_claim,
-                )?
-                .iat;
-                let offset_ms =
-                    estimate_offset_ms(iat, date_ms, received_ms).unwrap_or(current.offset_ms);
-                let fresh = inner
-                    .accept_tokens(tokens.access, refresh, offset_ms, true)
-                    .await?;
-                let expires = fresh.access_claims.exp;
-                if let Err(error) = persist(inner, &fresh).await {
-                    drop(fresh);
-                    return Err(end_unsaved_session(inner, &error).await);
-                }
-                inner.install(fresh);
+                let rotated = accept_renewal(
+                    inner,
+                    &current,
+                    &response,
+                    (sent_ms, unix_millis(received)),
+                    held,
+                    start,
+                )
+                .await?;
                 tracing::info!(profile = %inner.name, rotated, attempt, "access token refreshed");
-                inner.emit(SessionEvent::Refreshed {
-                    profile: inner.name.clone(),
-                    rotated,
-                    by_other_process: false,
-                    access_expires_at: expires,
-                });
                 return Ok(());
             }
             Ok(response) if response.status == 401 || response.status == 400 => {
                 let drf = parse_error_body(&response.body);
                 tracing::info!(profile = %inner.name, status = response.status, code = drf.code.as_deref().unwrap_or(""), "refresh token refused");
-                return Err(end_session(inner, "the server no longer accepts this session's refresh token (expired, revoked or blacklisted)").await);
+                return Err(end_session(inner, "the server no longer accepts this session's refresh token (expired, revoked or blacklisted)", held).await);
             }
             Ok(response) if response.status == 429 || response.status >= 500 => {
                 let wait = retry_after(&response.headers, received);
@@ -330,20 +405,205 @@ async fn call_refresh_endpoint(inner: &Arc<Inner>, current: Active) -> Result<()
             retry_in_ms: (!give_up).then_some(delay.as_millis() as u64),
         });
         if give_up {
+            if let Some(wait) = wait {
+                // Honoured by every later refresh of this process, the background one included.
+                let until = inner
+                    .now_ms()
+                    .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+                inner.write_state().refresh_not_before_ms = Some(until);
+            }
             return Err(error);
         }
         tokio::time::sleep(delay).await;
     }
 }
 
+/// The token fields of a refresh answer: the profile's, else the two spellings Django views
+/// use (`access`/`refresh`, `access_token`/`refresh_token`) — a custom login view often
+/// answers with one and simplejwt's refresh view with the other, and a rotated refresh token
+/// must not be lost to a naming difference.
+fn parse_renewal(profile: &crate::profile::Profile, body: &[u8]) -> Result<TokenResponse> {
+    if profile.sliding {
+        return parse_token_response(body, profile.response_access_field(), None, false);
+    }
+    let configured = (
+        profile.access_field.as_str(),
+        profile.refresh_field.as_str(),
+    );
+    let mut first_error = None;
+    let mut without_refresh = None;
+    for (access, refresh) in [
+        configured,
+        ("access", "refresh"),
+        ("access_token", "refresh_token"),
+    ] {
+        match parse_token_response(body, access, Some(refresh), false) {
+            Ok(tokens) if tokens.refresh.is_some() => return Ok(tokens),
+            Ok(tokens) => {
+                without_refresh.get_or_insert(tokens);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (without_refresh, first_error) {
+        (Some(tokens), _) => Ok(tokens),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(Error::bad_response("the refresh answer holds no token")),
+    }
+}
+
+/// Takes a 200 from the refresh endpoint. From the moment it parses, the server may have
+/// rotated: the new refresh token is stored before anything else can fail (verification, a
+/// JWKS fetch, the clock), or blacklisted when it must be rejected — never dropped. A sign-out
+/// that began meanwhile wins: the tokens are handed to it (stored for the sign-out waiting for
+/// the lock to blacklist) or blacklisted here. Returns whether the refresh token rotated.
+async fn accept_renewal(
+    inner: &Arc<Inner>,
+    current: &Active,
+    response: &HttpResponse,
+    (sent_ms, received_ms): (i64, i64),
+    held: &HeldLock,
+    start: &Start,
+) -> Result<bool> {
+    let profile = &inner.profile;
+    let tokens = parse_renewal(profile, &response.body)?;
+    let rotated = tokens.refresh.is_some();
+    let refresh = tokens.refresh.or_else(|| current.refresh.clone());
+    let iat = match crate::claims::decode_unverified(
+        tokens.access.expose_secret(),
+        &profile.user_id_claim,
+    ) {
+        Ok(claims) => claims.iat,
+        Err(e) => return Err(reject_renewed(inner, refresh.as_ref(), e, held).await),
+    };
+    let date_ms = server_date(&response.headers).map(unix_millis);
+    let offset_ms =
+        estimate_offset_ms(iat, date_ms, sent_ms, received_ms).unwrap_or(current.offset_ms);
+    let stored = stored_pair(
+        &inner.transport,
+        &tokens.access,
+        refresh.as_ref(),
+        offset_ms,
+        inner.verifier.is_none(),
+    );
+    if let Some(mark) = start.signed_out_since(inner) {
+        return Err(
+            hand_over_to_signout(inner, Some(&stored), refresh.as_ref(), &mark, held).await,
+        );
+    }
+    if let Err(error) = persist(inner, &stored, held).await {
+        return Err(end_unsaved_session(inner, &error, refresh.as_ref(), held).await);
+    }
+    if let Some(mark) = start.signed_out_since(inner) {
+        return Err(hand_over_to_signout(inner, None, refresh.as_ref(), &mark, held).await);
+    }
+    let fresh = match inner
+        .accept_checked(tokens.access, refresh.clone(), offset_ms, true, true)
+        .await
+    {
+        Ok(fresh) => fresh,
+        Err(e) if e.is_transient() => {
+            // Kept, unverified, in the keyring: whoever reads it next verifies it.
+            tracing::warn!(profile = %inner.name, code = e.code(), "renewed tokens stored; their verification has to wait");
+            return Err(e);
+        }
+        Err(e) => return Err(reject_renewed(inner, refresh.as_ref(), e, held).await),
+    };
+    if inner.verifier.is_some() {
+        let _ = inner
+            .vault
+            .save_held(
+                &inner.name,
+                &fresh.to_stored(&inner.transport, true),
+                Some(held),
+            )
+            .await;
+    }
+    let expires = fresh.access_claims.exp;
+    if !inner.install_unless_signed_out(fresh, start.epoch) {
+        return Err(signed_out_meanwhile());
+    }
+    inner.emit(SessionEvent::Refreshed {
+        profile: inner.name.clone(),
+        rotated,
+        by_other_process: false,
+        access_expires_at: expires,
+    });
+    Ok(rotated)
+}
+
+/// A sign-out began while the server was renewing. When it is still waiting for the lock, the
+/// renewed pair is stored (`unstored`, if not yet) for it to find and blacklist; when it went
+/// ahead without the lock, the renewed refresh token is blacklisted here and the keyring
+/// cleared. Either way this process forgets the session.
+async fn hand_over_to_signout(
+    inner: &Inner,
+    unstored: Option<&StoredSession>,
+    refresh: Option<&RefreshToken>,
+    mark: &SignoutMark,
+    held: &HeldLock,
+) -> Error {
+    inner.end(Some(signed_out_meanwhile()));
+    if mark.is_waiting() {
+        let stored = match unstored {
+            Some(stored) => persist(inner, stored, held).await.is_ok(),
+            None => true,
+        };
+        // Still waiting once they are stored? Then the sign-out finds them after this lock.
+        let still_waiting = lock::read_signout_mark(&inner.lock_dir, &inner.name) == *mark;
+        if stored && still_waiting {
+            tracing::info!(profile = %inner.name, "signed out during a refresh; the renewed tokens are left to the sign-out");
+            return signed_out_meanwhile();
+        }
+    }
+    discard_renewed(inner, refresh, held).await;
+    signed_out_meanwhile()
+}
+
+/// Blacklists a renewed refresh token this process cannot keep, and clears the keyring.
+async fn discard_renewed(inner: &Inner, refresh: Option<&RefreshToken>, held: &HeldLock) {
+    if let (Some(token), false) = (refresh, inner.profile.sliding) {
+        let revoked = match revoke::issuer_of(inner, None) {
+            Ok(issuer) => {
+                revoke::blacklist(inner, &issuer, token, inner.options.logout_timeout).await
+            }
+            Err(e) => Err(e.code().to_owned()),
+        };
+        match revoked {
+            Ok(()) => tracing::info!(profile = %inner.name, "renewed refresh token blacklisted"),
+            Err(why) => {
+                tracing::warn!(profile = %inner.name, %why, "could not blacklist the renewed refresh token")
+            }
+        }
+    }
+    if let Err(e) = inner.vault.clear_held(&inner.name, Some(held)).await {
+        tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring");
+    }
+}
+
+/// The server renewed the session but its tokens cannot be used (not a JWT, failed
+/// verification, already expired): the renewed refresh token is blacklisted, the keyring
+/// cleared, and the session ends with `error` (its own code).
+async fn reject_renewed(
+    inner: &Inner,
+    refresh: Option<&RefreshToken>,
+    error: Error,
+    held: &HeldLock,
+) -> Error {
+    tracing::warn!(profile = %inner.name, code = error.code(), "renewed tokens rejected; blacklisting them and ending the session");
+    discard_renewed(inner, refresh, held).await;
+    inner.expire(error)
+}
+
 /// Stores new tokens; retried once.
-async fn persist(inner: &Inner, active: &Active) -> Result<()> {
-    let stored = active.to_stored(inner.transport.origin_text());
-    match inner.vault.save(&inner.name, &stored).await {
+async fn persist(inner: &Inner, stored: &StoredSession, held: &HeldLock) -> Result<()> {
+    match inner.vault.save_held(&inner.name, stored, Some(held)).await {
         Ok(()) => Ok(()),
         Err(first) => {
             tracing::warn!(profile = %inner.name, code = first.code(), "storing refreshed tokens failed; retrying");
-            inner.vault.save(&inner.name, &stored).await
+            inner.vault.save_held(&inner.name, stored, Some(held)).await
         }
     }
 }
@@ -351,13 +611,16 @@ async fn persist(inner: &Inner, active: &Active) -> Result<()> {
 /// Ends the session when the refreshed tokens could not be stored. Keeping them in memory only
 /// would leave the keyring with the old refresh token (already blacklisted under rotation), so
 /// every other process, and this one after a restart, would fail later and less clearly; the user
-/// is asked to sign in now instead, with the keyring's reason. The stale entry is removed if the
-/// keyring lets us.
-async fn end_unsaved_session(inner: &Inner, error: &Error) -> Error {
+/// is asked to sign in now instead, with the keyring's reason. The renewed refresh token is
+/// blacklisted (nobody will ever hold it) and the stale entry removed if the keyring lets us.
+async fn end_unsaved_session(
+    inner: &Inner,
+    error: &Error,
+    refresh: Option<&RefreshToken>,
+    held: &HeldLock,
+) -> Error {
     tracing::warn!(profile = %inner.name, code = error.code(), "refreshed tokens could not be stored; ending the session");
-    if let Err(e) = inner.vault.clear(&inner.name).await {
-        tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring either");
-    }
+    discard_renewed(inner, refresh, held).await;
     let detail = match error {
         Error::KeyringUnavailable { detail } => detail.clone(),
         other => other.to_string(),
@@ -368,8 +631,8 @@ async fn end_unsaved_session(inner: &Inner, error: &Error) -> Error {
 }
 
 /// Ends the session after the server refused it: keyring cleared, event sent.
-async fn end_session(inner: &Inner, reason: &str) -> Error {
-    if let Err(e) = inner.vault.clear(&inner.name).await {
+async fn end_session(inner: &Inner, reason: &str, held: &HeldLock) -> Error {
+    if let Err(e) = inner.vault.clear_held(&inner.name, Some(held)).await {
         tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring after the session ended");
     }
     inner.expire(Error::SessionExpired {
@@ -377,8 +640,16 @@ async fn end_session(inner: &Inner, reason: &str) -> Error {
     })
 }
 
-/// The background refresher behind `Session::spawn_auto_refresh`.
+/// The longest the background refresher waits between attempts after failures.
+const MAX_LOOP_BACKOFF: Duration = Duration::from_secs(600);
+
+/// The background refresher behind `Session::spawn_auto_refresh`. After a transient failure it
+/// waits longer each time (from `auto_refresh_max_nap`, doubling, at most ten minutes, with
+/// jitter) and never before a `Retry-After` the server gave; waits are measured on the injected
+/// clock and slept in naps of at most `auto_refresh_max_nap`, so a sleep/wake is noticed.
 pub(crate) async fn auto_refresh_loop(inner: Weak<Inner>) {
+    let mut failures = 0u32;
+    let mut next_try_ms: Option<i64> = None;
     loop {
         let Some(strong) = inner.upgrade() else {
             return;
@@ -399,13 +670,37 @@ pub(crate) async fn auto_refresh_loop(inner: Weak<Inner>) {
             return;
         };
         let now_server = strong.server_now_ms(offset_ms);
-        let due_in = refresh_at.map(|at| at.saturating_sub(now_server));
+        let mut due_in = refresh_at.map(|at| at.saturating_sub(now_server));
+        if let Some(next) = next_try_ms {
+            let wait = next.saturating_sub(strong.now_ms());
+            if wait > 0 {
+                due_in = Some(due_in.map_or(wait, |d| d.max(wait)));
+            }
+        }
         match due_in {
             Some(ms) if ms <= 0 => {
                 match ensure_fresh(&strong, generation, flights, Trigger::Expiring).await {
-                    Ok(()) => {}
+                    Ok(()) => {
+                        failures = 0;
+                        next_try_ms = None;
+                    }
                     Err(e) if e.needs_login() => return,
                     Err(_) => {
+                        failures = failures.saturating_add(1);
+                        let backoff = max_nap
+                            .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
+                            .min(MAX_LOOP_BACKOFF.max(max_nap));
+                        let jittered = backoff / 2
+                            + Duration::from_millis(fastrand::u64(
+                                ..=(backoff / 2).as_millis() as u64,
+                            ));
+                        let mut until = strong.now_ms().saturating_add(
+                            i64::try_from(jittered.as_millis()).unwrap_or(i64::MAX),
+                        );
+                        if let Some(not_before) = strong.read_state().refresh_not_before_ms {
+                            until = until.max(not_before);
+                        }
+                        next_try_ms = Some(until);
                         drop(strong);
                         tokio::time::sleep(max_nap).await;
                     }
@@ -459,18 +754,33 @@ mod tests {
         // local clock 10 minutes ahead of the server
         let local = 1_000_600_000;
         assert_eq!(
-            estimate_offset_ms(Some(1_000_000), None, local),
+            estimate_offset_ms(Some(1_000_000), None, local, local),
             Some(-599_500)
         );
         assert_eq!(
-            estimate_offset_ms(None, Some(1_000_000_000), local),
+            estimate_offset_ms(None, Some(1_000_000_000), local, local),
             Some(-599_500)
         );
         assert_eq!(
-            estimate_offset_ms(Some(1_000_000), Some(5), local),
+            estimate_offset_ms(Some(1_000_000), Some(5), local, local),
             Some(-599_500)
         );
-        assert_eq!(estimate_offset_ms(None, None, local), None);
+        assert_eq!(estimate_offset_ms(None, None, local, local), None);
+        // an 8 s round trip: the midpoint, not the arrival
+        assert_eq!(
+            estimate_offset_ms(Some(1_000_000), None, 1_000_000_000, 1_000_008_000),
+            Some(-3_500)
+        );
+        // a Date more than a day off is ignored; an iat is not
+        assert_eq!(estimate_offset_ms(None, Some(0), local, local), None);
+        assert_eq!(
+            estimate_offset_ms(None, Some(253_402_300_799_000), local, local),
+            None
+        );
+        assert_eq!(
+            estimate_offset_ms(Some(0), None, 600_000, 600_000),
+            Some(-599_500)
+        );
     }
 
     #[test]

@@ -42,6 +42,11 @@ pub struct SessionOptions {
     pub max_response_bytes: usize,
     /// The background refresher re-reads the wall clock at least this often (sleep/wake).
     pub auto_refresh_max_nap: Duration,
+    /// How long a sign-out waits for a refresh in flight (in any process) to finish, so that it
+    /// can blacklist the refresh token that refresh receives. `None`: the profile's request
+    /// timeout plus five seconds (one refresh attempt). A refresh still running after that
+    /// blacklists what it receives itself.
+    pub logout_lock_wait: Option<Duration>,
 }
 
 impl Default for SessionOptions {
@@ -53,6 +58,7 @@ impl Default for SessionOptions {
             logout_timeout: Duration::from_secs(3),
             max_response_bytes: 16 * 1024 * 1024,
             auto_refresh_max_nap: Duration::from_secs(30),
+            logout_lock_wait: None,
         }
     }
 }
@@ -117,13 +123,14 @@ pub(crate) struct Active {
 }
 
 impl Active {
-    pub(crate) fn to_stored(&self, origin: String) -> StoredSession {
-        StoredSession {
-            access: self.access.clone(),
-            refresh: self.refresh.clone(),
-            origin,
-            offset_ms: self.offset_ms,
-        }
+    pub(crate) fn to_stored(&self, transport: &Transport, verified: bool) -> StoredSession {
+        stored_pair(
+            transport,
+            &self.access,
+            self.refresh.as_ref(),
+            self.offset_ms,
+            verified,
+        )
     }
 
     pub(crate) fn same_tokens(&self, other: &StoredSession) -> bool {
@@ -145,6 +152,31 @@ impl Active {
     }
 }
 
+/// What is stored for a token pair issued by `transport`'s server: the pair, bound to that
+/// server's base URL and blacklist endpoint.
+pub(crate) fn stored_pair(
+    transport: &Transport,
+    access: &AccessToken,
+    refresh: Option<&RefreshToken>,
+    offset_ms: i64,
+    verified: bool,
+) -> StoredSession {
+    let profile = transport.profile();
+    StoredSession {
+        access: access.clone(),
+        refresh: refresh.cloned(),
+        origin: transport.origin_text(),
+        offset_ms,
+        base_url: Some(profile.base_url.to_string()),
+        blacklist_url: profile
+            .blacklist_path
+            .as_deref()
+            .and_then(|p| transport.endpoint(p).ok())
+            .map(|u| u.to_string()),
+        verified,
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub active: Option<Active>,
@@ -156,6 +188,10 @@ pub(crate) struct State {
     pub flights: u64,
     /// The last failed refresh, by flight number: handed to everyone who waited for it.
     pub last_failure: Option<(u64, Error)>,
+    /// Bumped when a sign-out starts: a refresh that began before never installs its tokens.
+    pub signout_epoch: u64,
+    /// The server asked (`Retry-After`) not to be asked again before this (local Unix ms).
+    pub refresh_not_before_ms: Option<i64>,
 }
 
 pub(crate) struct Inner {
@@ -217,6 +253,20 @@ impl Inner {
         offset_ms: i64,
         verify: bool,
     ) -> Result<Active> {
+        self.accept_checked(access, refresh, offset_ms, verify, verify)
+            .await
+    }
+
+    /// [`Inner::accept_tokens`] with the two checks apart: the signature (tokens from the
+    /// server, or stored before they were verified) and freshness (tokens just issued).
+    pub(crate) async fn accept_checked(
+        &self,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+        offset_ms: i64,
+        verify: bool,
+        require_fresh: bool,
+    ) -> Result<Active> {
         let claim = &self.profile.user_id_claim;
         let (access_claims, refresh_claims) = match (&self.verifier, verify) {
             (Some(verifier), true) => {
@@ -231,12 +281,28 @@ impl Inner {
                     if verifier.needs_jwks(token) {
                         if let Some(url) = verifier.jwks_url() {
                             let response = self.transport.get_auth(url.clone()).await?;
-                            if response.status != 200 {
-                                return Err(Error::Http {
-                                    status: response.status,
-                                    endpoint: "JWKS".into(),
-                                    detail: None,
-                                });
+                            // A JWKS endpoint that is down is as transient as a refresh
+                            // endpoint that is down: the caller keeps the session.
+                            match response.status {
+                                200 => {}
+                                429 => {
+                                    return Err(Error::RateLimited {
+                                        retry_after_secs: None,
+                                    })
+                                }
+                                status if status >= 500 => {
+                                    return Err(Error::ServerError {
+                                        status,
+                                        detail: Some("while fetching the JWKS".into()),
+                                    })
+                                }
+                                status => {
+                                    return Err(Error::Http {
+                                        status,
+                                        endpoint: "JWKS".into(),
+                                        detail: None,
+                                    })
+                                }
                             }
                             verifier.set_jwks(&response.body)?;
                         }
@@ -264,7 +330,7 @@ impl Inner {
                 (access_claims, refresh_claims)
             }
         };
-        if verify {
+        if require_fresh {
             check_fresh_access(&access_claims, self.server_now_ms(offset_ms))?;
         }
         if let Some(kind) = access_claims.token_type.as_deref() {
@@ -275,7 +341,7 @@ impl Inner {
             };
             if kind != expected {
                 return Err(Error::bad_response(format!(
-                    "the server sent a {kind:?} token where an {expected:?} token belongs; check the profile's field names and sliding mode"
+                    "the server sent a token of type {kind:?} where a token of type {expected:?} belongs (the profile's field names or sliding mode do not match the server)"
                 )));
             }
         }
@@ -287,6 +353,35 @@ impl Inner {
             refresh_claims,
             offset_ms,
         })
+    }
+
+    /// Makes `active` the current tokens unless a sign-out began since `epoch` was read
+    /// (checked under the state lock, so no sign-out slips in between). Whether it did.
+    pub(crate) fn install_unless_signed_out(&self, active: Active, epoch: u64) -> bool {
+        let mut state = self.write_state();
+        if state.signout_epoch != epoch {
+            return false;
+        }
+        state.active = Some(active);
+        state.ended = None;
+        state.generation += 1;
+        true
+    }
+
+    /// Why a stored session must not be used with this profile (issued for another server),
+    /// or `None` when it belongs here.
+    pub(crate) fn foreign_issuer(&self, stored: &StoredSession) -> Option<String> {
+        let here = self.transport.origin_text();
+        let issued_for = match &stored.base_url {
+            Some(base) if *base != self.profile.base_url.as_str() => base.clone(),
+            Some(_) => return None,
+            None if stored.origin != here => stored.origin.clone(),
+            None => return None,
+        };
+        Some(format!(
+            "the stored session was issued by {issued_for}, but the profile now points to {}; it was not sent there",
+            self.profile.base_url
+        ))
     }
 
     /// Makes `active` the current tokens.

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::events::SessionEvent;
 use crate::lock;
 use crate::refresh::{ensure_fresh, estimate_offset_ms, Trigger};
+use crate::revoke;
 use crate::secret::Password;
 use crate::session::Inner;
 use crate::status::SessionStatus;
@@ -89,6 +91,7 @@ fn auth_endpoint_error(
 async fn accept_obtain_response(
     inner: &Arc<Inner>,
     response: &HttpResponse,
+    sent_ms: i64,
 ) -> Result<SessionStatus> {
     let profile = &inner.profile;
     let received_ms = unix_millis(inner.clock.now());
@@ -103,18 +106,21 @@ async fn accept_obtain_response(
         crate::claims::decode_unverified(tokens.access.expose_secret(), &profile.user_id_claim)?
             .iat;
     let date_ms = server_date(&response.headers).map(unix_millis);
-    let offset_ms = estimate_offset_ms(iat, date_ms, received_ms).unwrap_or(0);
+    let offset_ms = estimate_offset_ms(iat, date_ms, sent_ms, received_ms).unwrap_or(0);
     let active = inner
         .accept_tokens(tokens.access, tokens.refresh, offset_ms, true)
         .await?;
     {
         let _gate = inner.gate.lock().await;
-        let _lock = lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await?;
+        let held = Arc::new(
+            lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await?,
+        );
         inner
             .vault
-            .save(
+            .save_held(
                 &inner.name,
-                &active.to_stored(inner.transport.origin_text()),
+                &active.to_stored(&inner.transport, true),
+                Some(&held),
             )
             .await?;
         inner.install(active);
@@ -135,13 +141,14 @@ pub(crate) async fn login(
     ])?;
     drop(password);
     tracing::info!(profile = %inner.name, "signing in");
+    let sent_ms = inner.now_ms();
     let response = inner.transport.post_auth(url, body, None).await?;
     if !(200..300).contains(&response.status) {
         let err = auth_endpoint_error(&response, "the sign-in endpoint", inner.clock.now());
         tracing::info!(profile = %inner.name, status = response.status, code = err.code(), "sign-in refused");
         return Err(err);
     }
-    let status = accept_obtain_response(inner, &response).await?;
+    let status = accept_obtain_response(inner, &response, sent_ms).await?;
     tracing::info!(profile = %inner.name, "signed in");
     inner.emit(SessionEvent::LoggedIn {
         profile: inner.name.clone(),
@@ -171,6 +178,7 @@ pub(crate) async fn register(
     ));
     let body = secret_json_body(&pairs)?;
     tracing::info!(profile = %inner.name, "registering");
+    let sent_ms = inner.now_ms();
     let response = inner.transport.post_auth(url, body, None).await?;
     if !(200..300).contains(&response.status) {
         return Err(auth_endpoint_error(
@@ -183,7 +191,7 @@ pub(crate) async fn register(
         profile: inner.name.clone(),
     });
     // Some registration views answer with tokens already.
-    if let Ok(status) = accept_obtain_response(inner, &response).await {
+    if let Ok(status) = accept_obtain_response(inner, &response, sent_ms).await {
         inner.emit(SessionEvent::LoggedIn {
             profile: inner.name.clone(),
             user_id: status.user_id.clone(),
@@ -202,17 +210,27 @@ pub(crate) async fn register(
     self::login(inner, login_value, registration.password).await
 }
 
+/// Reads the stored session into memory. `refresh_if_due` is false for read-only callers
+/// (`status`): they never call the network and never change the keyring, whatever they find.
 pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<SessionStatus> {
+    let read_only = !refresh_if_due;
+    let read = || async {
+        if read_only {
+            inner.vault.peek(&inner.name).await
+        } else {
+            inner.vault.load(&inner.name).await
+        }
+    };
     // Readers do not hold the refresh lock, and a writer in another process (a rotation) may be
     // replacing the keyring item right now: the Secret Service then shows a missing or vanished
     // item for a moment. A lock-free read that finds nothing or fails is therefore repeated
     // under the lock, where no writer can be midway.
-    let stored = match inner.vault.load(&inner.name).await {
+    let stored = match read().await {
         Ok(Some(stored)) => Some(stored),
         first => {
             match lock::acquire(&inner.lock_dir, &inner.name, inner.options.lock_timeout).await {
                 Ok(guard) => {
-                    let again = inner.vault.load(&inner.name).await;
+                    let again = read().await;
                     drop(guard);
                     again?
                 }
@@ -226,22 +244,35 @@ pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<
             reason: "no session is stored for this profile".into(),
         });
     };
-    if stored.origin != inner.transport.origin_text() {
-        let reason = format!(
-            "the stored session was issued by {}, but the profile now points to {}",
-            stored.origin,
-            inner.transport.origin_text()
-        );
-        inner.vault.clear(&inner.name).await?;
-        let error = Error::LoginRequired { reason };
+    if let Some(reason) = inner.foreign_issuer(&stored) {
+        // Kept as it is: signing out sends its refresh token back to the server that issued it.
+        let error = Error::LoginRequired {
+            reason: format!("{reason}; sign out to end it there, or sign in again"),
+        };
         inner.end(Some(error.clone()));
         return Err(error);
     }
+    let unverified = !stored.verified;
     let active = match inner
-        .accept_tokens(stored.access, stored.refresh, stored.offset_ms, false)
+        .accept_checked(
+            stored.access,
+            stored.refresh,
+            stored.offset_ms,
+            unverified,
+            false,
+        )
         .await
     {
         Ok(active) => active,
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) if read_only => {
+            tracing::warn!(profile = %inner.name, code = e.code(), "stored tokens unreadable");
+            let error = Error::LoginRequired {
+                reason: "the stored tokens could not be read".into(),
+            };
+            inner.end(Some(error.clone()));
+            return Err(error);
+        }
         Err(e) => {
             tracing::warn!(profile = %inner.name, code = e.code(), "stored tokens unreadable; removing them");
             inner.vault.clear(&inner.name).await?;
@@ -254,11 +285,20 @@ pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<
     if inner.renewal_expired(&active) {
         let reason =
             "the session is older than the server allows; its refresh token has expired".to_owned();
-        inner.vault.clear(&inner.name).await?;
+        if !read_only {
+            inner.vault.clear(&inner.name).await?;
+        }
         return Err(inner.expire(Error::SessionExpired { reason }));
     }
     let due = inner.needs_refresh(&active);
     let user_id = active.access_claims.user_id.clone();
+    if unverified && !read_only {
+        // Verified now; best effort (the next reader verifies it otherwise).
+        let _ = inner
+            .vault
+            .save(&inner.name, &active.to_stored(&inner.transport, true))
+            .await;
+    }
     inner.install(active);
     inner.emit(SessionEvent::Restored {
         profile: inner.name.clone(),
@@ -280,52 +320,81 @@ pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<
     Ok(inner.status())
 }
 
+/// Signs out. Sign-out wins over a refresh in flight anywhere: it first leaves a mark that
+/// every refresh checks before and after storing what it renewed, then waits (bounded) for the
+/// refresh lock, so that it blacklists the newest refresh token — the one such a refresh
+/// stored for it. A refresh still running when the wait ends blacklists its renewal itself.
+/// The refresh token goes only to the server that issued it.
 pub(crate) async fn logout(inner: &Arc<Inner>) -> Result<LogoutOutcome> {
     let profile = &inner.profile;
-    // Hold the refresh lock so that no refresh elsewhere writes tokens back after the delete.
-    let lock = lock::acquire(&inner.lock_dir, &inner.name, inner.options.logout_timeout).await;
-    if lock.is_err() {
-        tracing::warn!(profile = %inner.name, "refresh lock busy; signing out without it");
+    let nonce = format!("{:016x}", fastrand::u64(..));
+    if let Err(e) =
+        lock::write_signout_mark(&inner.lock_dir, &inner.name, &format!("{nonce} waiting"))
+    {
+        tracing::warn!(profile = %inner.name, code = e.code(), "could not leave the sign-out mark");
+    }
+    let in_memory = {
+        let mut state = inner.write_state();
+        state.signout_epoch += 1;
+        state.active.as_ref().and_then(|a| a.refresh.clone())
+    };
+    // Nothing in this process uses the tokens from now on.
+    inner.end(Some(Error::LoginRequired {
+        reason: "signed out".into(),
+    }));
+    let wait = inner.options.logout_lock_wait.unwrap_or_else(|| {
+        Duration::from_secs(profile.request_timeout_secs).saturating_add(Duration::from_secs(5))
+    });
+    let held = lock::acquire(&inner.lock_dir, &inner.name, wait)
+        .await
+        .ok()
+        .map(Arc::new);
+    let mut notes = Vec::new();
+    if held.is_none() {
+        tracing::warn!(profile = %inner.name, "a refresh is still running; signing out without the lock");
+        notes.push(
+            "a refresh in another process was still running; it blacklists the token it receives"
+                .to_owned(),
+        );
+        let _ = lock::write_signout_mark(&inner.lock_dir, &inner.name, &format!("{nonce} done"));
     }
     let stored = inner.vault.load(&inner.name).await.ok().flatten();
-    let refresh = stored.and_then(|s| s.refresh).or_else(|| {
-        inner
-            .read_state()
-            .active
-            .as_ref()
-            .and_then(|a| a.refresh.clone())
-    });
-    let outcome = match (&profile.blacklist_path, refresh, profile.sliding) {
-        (Some(path), Some(refresh), false) => {
-            let body = secret_json_body(&[(
-                profile.refresh_request_field.as_str(),
-                refresh.expose_secret(),
-            )])?;
-            let result = match inner.transport.endpoint(path) {
-                Ok(url) => {
-                    inner
-                        .transport
-                        .post_auth(url, body, Some(inner.options.logout_timeout))
-                        .await
+    let refresh = stored
+        .as_ref()
+        .and_then(|s| s.refresh.clone())
+        .or(in_memory);
+    let mut outcome = match (&profile.blacklist_path, refresh, profile.sliding) {
+        (_, Some(_), true) => LogoutOutcome {
+            server_revoked: false,
+            server_note: Some("sliding tokens are not blacklisted on logout".into()),
+        },
+        (_, Some(refresh), false) => match revoke::issuer_of(inner, stored.as_ref()) {
+            Ok(issuer) => {
+                if issuer.moved {
+                    notes.push(
+                        "the refresh token went back to the server that issued it, not to the profile's new URL"
+                            .to_owned(),
+                    );
                 }
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(r) if (200..300).contains(&r.status) => LogoutOutcome {
-                    server_revoked: true,
-                    server_note: None,
-                },
-                Ok(r) => LogoutOutcome {
-                    server_revoked: false,
-                    server_note: Some(format!("the blacklist endpoint answered {}", r.status)),
-                },
-                Err(e) => LogoutOutcome {
-                    server_revoked: false,
-                    server_note: Some(format!("the server was not told ({})", e.code())),
-                },
+                match revoke::blacklist(inner, &issuer, &refresh, inner.options.logout_timeout)
+                    .await
+                {
+                    Ok(()) => LogoutOutcome {
+                        server_revoked: true,
+                        server_note: None,
+                    },
+                    Err(why) => LogoutOutcome {
+                        server_revoked: false,
+                        server_note: Some(why),
+                    },
+                }
             }
-        }
-        (None, _, _) => LogoutOutcome {
+            Err(e) => LogoutOutcome {
+                server_revoked: false,
+                server_note: Some(format!("the server was not told ({})", e.code())),
+            },
+        },
+        (None, None, _) => LogoutOutcome {
             server_revoked: false,
             server_note: Some("the profile has no blacklist endpoint".into()),
         },
@@ -333,16 +402,17 @@ pub(crate) async fn logout(inner: &Arc<Inner>) -> Result<LogoutOutcome> {
             server_revoked: false,
             server_note: Some("no refresh token was stored".into()),
         },
-        (_, _, true) => LogoutOutcome {
-            server_revoked: false,
-            server_note: Some("sliding tokens are not blacklisted on logout".into()),
-        },
     };
-    inner.end(Some(Error::LoginRequired {
-        reason: "signed out".into(),
-    }));
-    let cleared = inner.vault.clear(&inner.name).await;
-    drop(lock);
+    if !notes.is_empty() {
+        let mut all: Vec<String> = outcome.server_note.take().into_iter().collect();
+        all.extend(notes);
+        outcome.server_note = Some(all.join("; "));
+    }
+    let cleared = inner.vault.clear_held(&inner.name, held.as_ref()).await;
+    if held.is_some() {
+        let _ = lock::write_signout_mark(&inner.lock_dir, &inner.name, &format!("{nonce} done"));
+    }
+    drop(held);
     tracing::info!(profile = %inner.name, server_revoked = outcome.server_revoked, "signed out");
     inner.emit(SessionEvent::LoggedOut {
         profile: inner.name.clone(),

@@ -4,10 +4,16 @@
 //! exceed what one keyring entry holds (Windows: 2560 bytes), so a blob longer than the store's
 //! limit is split into numbered chunk entries (`session:<profile>:<generation>:<i>`) and the main
 //! entry holds a small manifest (generation, count, length, checksum). A writer stores the new
-//! chunks under a fresh generation before switching the manifest, then deletes the old chunks, so
-//! a reader in another process sees either the old or the new blob, never a mix (it re-reads
-//! when a checksum does not match). Every store call runs on a blocking thread under a timeout:
-//! a locked Secret Service can block forever, and a user must get `keyring_unavailable` instead.
+//! chunks under the other of two generations before switching the manifest, then deletes the old
+//! chunks, so a reader in another process sees either the old or the new blob, never a mix (it
+//! re-reads when a checksum does not match). With two known generations, chunks that a failed
+//! write left behind are always found and deleted (by the next write and by sign-out).
+//!
+//! Every store call runs on a blocking thread under a timeout: a locked Secret Service can block
+//! forever, and a user must get `keyring_unavailable` instead. The calls of one vault run in the
+//! order they were made, and a call made under the refresh lock keeps that lock until it has
+//! really finished, timeout or not — so a write that timed out can never land after a later
+//! delete, nor after another process took the lock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::lock::RefreshLockGuard;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::{SecretStore, StoreError};
 
@@ -36,6 +43,16 @@ pub struct StoredSession {
     pub origin: String,
     /// Estimated server-minus-local clock offset, milliseconds.
     pub offset_ms: i64,
+    /// The base URL the tokens were issued for: the session is used only while the profile
+    /// points there (older entries have none and are bound to `origin` alone).
+    pub base_url: Option<String>,
+    /// The blacklist endpoint of that server, where sign-out sends the refresh token even when
+    /// the profile has been pointed elsewhere since.
+    pub blacklist_url: Option<String>,
+    /// Whether the tokens passed the profile's signature check. A renewed pair is stored
+    /// before it is verified (so a rotated refresh token is never lost to a failed JWKS fetch)
+    /// and verified by whoever reads it next.
+    pub verified: bool,
 }
 
 #[derive(Serialize)]
@@ -45,6 +62,11 @@ struct BlobOut<'a> {
     refresh: Option<&'a str>,
     origin: &'a str,
     offset_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blacklist_url: Option<&'a str>,
+    verified: bool,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +77,17 @@ struct BlobIn {
     origin: String,
     #[serde(default)]
     offset_ms: i64,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    blacklist_url: Option<String>,
+    #[serde(default = "verified_by_default")]
+    verified: bool,
+}
+
+/// Entries written before the flag existed were verified before they were stored.
+fn verified_by_default() -> bool {
+    true
 }
 
 impl StoredSession {
@@ -65,6 +98,9 @@ impl StoredSession {
             refresh: self.refresh.as_ref().map(RefreshToken::expose_secret),
             origin: &self.origin,
             offset_ms: self.offset_ms,
+            base_url: self.base_url.as_deref(),
+            blacklist_url: self.blacklist_url.as_deref(),
+            verified: self.verified,
         };
         let mut buf = Zeroizing::new(Vec::with_capacity(
             out.access.len() + out.refresh.map_or(0, str::len) + out.origin.len() + 128,
@@ -86,6 +122,9 @@ impl StoredSession {
             refresh: parsed.refresh.map(RefreshToken::new),
             origin: parsed.origin,
             offset_ms: parsed.offset_ms,
+            base_url: parsed.base_url,
+            blacklist_url: parsed.blacklist_url,
+            verified: parsed.verified,
         })
     }
 }
@@ -95,11 +134,20 @@ pub fn account_for(profile: &str) -> String {
     format!("session:{profile}")
 }
 
+/// The refresh lock, shared with the keyring calls made under it: a call that outlives its
+/// timeout keeps the lock until it has finished, so its write can never land after another
+/// process took over.
+pub type HeldLock = Arc<RefreshLockGuard>;
+
 /// Async, timeout-guarded access to stored sessions.
+///
+/// Store calls of one vault run one after another, in the order they were made (a mutex taken
+/// on the blocking thread): a delete issued after a write that timed out still lands after it.
 #[derive(Clone)]
 pub struct Vault {
     store: Arc<dyn SecretStore>,
     timeout: Duration,
+    order: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -113,16 +161,29 @@ impl std::fmt::Debug for Vault {
 impl Vault {
     /// Every store operation gives up after `timeout` with `keyring_unavailable`.
     pub fn new(store: Arc<dyn SecretStore>, timeout: Duration) -> Self {
-        Self { store, timeout }
+        Self {
+            store,
+            timeout,
+            order: Arc::new(std::sync::Mutex::new(())),
+        }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
         what: &'static str,
+        held: Option<&HeldLock>,
         op: impl FnOnce(&dyn SecretStore) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        let task = tokio::task::spawn_blocking(move || op(store.as_ref()));
+        let order = Arc::clone(&self.order);
+        let held = held.cloned();
+        let task = tokio::task::spawn_blocking(move || {
+            let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
+            let result = op(store.as_ref());
+            // The refresh lock (if any) is released only now, whatever the caller saw.
+            drop(held);
+            result
+        });
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(Error::internal(format!(
@@ -147,20 +208,37 @@ impl Vault {
     /// The profile's stored session, `None` when signed out. An unreadable entry is removed and
     /// reported as `login_required`.
     pub async fn load(&self, profile: &str) -> Result<Option<StoredSession>> {
+        self.load_with(profile, true).await
+    }
+
+    /// Like [`Vault::load`], but an unreadable entry is reported and left alone (read-only
+    /// commands such as `status` never change the keyring).
+    pub async fn peek(&self, profile: &str) -> Result<Option<StoredSession>> {
+        self.load_with(profile, false).await
+    }
+
+    async fn load_with(
+        &self,
+        profile: &str,
+        remove_unreadable: bool,
+    ) -> Result<Option<StoredSession>> {
         let account = account_for(profile);
-        self.blocking("read", move |store| {
+        self.blocking("read", None, move |store| {
             let Some(blob) = read_blob(store, &account)? else {
                 return Ok(None);
             };
             match StoredSession::from_blob(&blob) {
                 Some(session) => Ok(Some(session)),
-                None => {
+                None if remove_unreadable => {
                     tracing::warn!("stored session unreadable; removing it");
                     delete_blob(store, &account)?;
                     Err(Error::LoginRequired {
                         reason: "the stored session could not be read and was removed".into(),
                     })
                 }
+                None => Err(Error::LoginRequired {
+                    reason: "the stored session could not be read".into(),
+                }),
             }
         })
         .await
@@ -168,9 +246,19 @@ impl Vault {
 
     /// Stores the session (replacing the previous one).
     pub async fn save(&self, profile: &str, session: &StoredSession) -> Result<()> {
+        self.save_held(profile, session, None).await
+    }
+
+    /// Stores the session under the refresh lock, which stays held until the write is over.
+    pub async fn save_held(
+        &self,
+        profile: &str,
+        session: &StoredSession,
+        held: Option<&HeldLock>,
+    ) -> Result<()> {
         let account = account_for(profile);
         let blob = session.to_blob()?;
-        self.blocking("write", move |store| {
+        self.blocking("write", held, move |store| {
             Ok(write_blob(store, &account, &blob)?)
         })
         .await
@@ -178,9 +266,16 @@ impl Vault {
 
     /// Deletes every entry of the profile's session.
     pub async fn clear(&self, profile: &str) -> Result<()> {
+        self.clear_held(profile, None).await
+    }
+
+    /// Deletes every entry of the profile's session, holding the refresh lock until done.
+    pub async fn clear_held(&self, profile: &str, held: Option<&HeldLock>) -> Result<()> {
         let account = account_for(profile);
-        self.blocking("delete", move |store| Ok(delete_blob(store, &account)?))
-            .await
+        self.blocking("delete", held, move |store| {
+            Ok(delete_blob(store, &account)?)
+        })
+        .await
     }
 }
 
@@ -248,7 +343,13 @@ fn split_chars(text: &str, max_chars: usize) -> Vec<&str> {
     pieces
 }
 
-/// Stores `blob` under `account`, chunked when it is longer than the store's entry limit.
+/// Chunk sets alternate between two generations, so the chunks of a write that failed midway
+/// are always found again (and deleted) by the next write or by a sign-out.
+const SLOTS: [u64; 2] = [0, 1];
+
+/// Stores `blob` under `account`, chunked when it is longer than the store's entry limit. A
+/// write that fails midway removes the chunks it wrote (best effort; [`delete_blob`] sweeps
+/// both generations in any case).
 pub(crate) fn write_blob(
     store: &dyn SecretStore,
     account: &str,
@@ -260,22 +361,28 @@ pub(crate) fn write_blob(
         store.set(account, blob)?;
     } else {
         let pieces = split_chars(blob, max);
-        let mut manifest = Manifest {
-            generation: fastrand::u64(..),
+        let generation = match &previous {
+            Some(p) if p.generation == SLOTS[0] => SLOTS[1],
+            _ => SLOTS[0],
+        };
+        let manifest = Manifest {
+            generation,
             count: pieces.len(),
             len: blob.len(),
             checksum: checksum(blob.as_bytes()),
         };
-        if previous
-            .as_ref()
-            .is_some_and(|p| p.generation == manifest.generation)
-        {
-            manifest.generation = manifest.generation.wrapping_add(1);
-        }
+        // Leftovers of an earlier failed write in this generation go first.
+        sweep_generation(store, account, generation, 0);
         for (i, piece) in pieces.iter().enumerate() {
-            store.set(&manifest.chunk_account(account, i), piece)?;
+            if let Err(e) = store.set(&manifest.chunk_account(account, i), piece) {
+                sweep_generation(store, account, generation, 0);
+                return Err(e);
+            }
         }
-        store.set(account, &manifest.render())?;
+        if let Err(e) = store.set(account, &manifest.render()) {
+            sweep_generation(store, account, generation, 0);
+            return Err(e);
+        }
     }
     if let Some(old) = previous {
         for i in 0..old.count {
@@ -284,6 +391,27 @@ pub(crate) fn write_blob(
         }
     }
     Ok(())
+}
+
+/// Deletes the chunks of `generation` from index `from` on, up to the first one missing
+/// (chunks are written in order, so a failed write leaves a prefix). Best effort.
+fn sweep_generation(store: &dyn SecretStore, account: &str, generation: u64, from: usize) {
+    let probe = Manifest {
+        generation,
+        count: 0,
+        len: 0,
+        checksum: 0,
+    };
+    let max_chunks = MAX_BLOB_BYTES.div_ceil(store.max_entry_chars().max(1)) + 1;
+    for i in from..max_chunks {
+        let chunk = probe.chunk_account(account, i);
+        match store.get(&chunk) {
+            Ok(Some(_)) => {
+                let _ = store.delete(&chunk);
+            }
+            _ => break,
+        }
+    }
 }
 
 /// Reads the blob under `account`, reassembling chunks. Retries a few times when a concurrent
@@ -335,6 +463,10 @@ pub(crate) fn delete_blob(store: &dyn SecretStore, account: &str) -> Result<(), 
             store.delete(&manifest.chunk_account(account, i))?;
         }
     }
+    // Chunks a failed write left behind belong to no manifest: sweep both generations.
+    for generation in SLOTS {
+        sweep_generation(store, account, generation, 0);
+    }
     store.delete(account)
 }
 
@@ -351,6 +483,9 @@ mod tests {
             refresh: Some(RefreshToken::new(refresh)),
             origin: "https://api.example.com".into(),
             offset_ms: -600_000,
+            base_url: None,
+            blacklist_url: None,
+            verified: true,
         }
     }
 
@@ -414,6 +549,60 @@ mod tests {
             matches!(err, StoreError::Other(ref m) if m.contains("inconsistent")),
             "{err:?}"
         );
+    }
+
+    /// A store whose `n`-th `set` (from 1) fails.
+    struct FailingSet {
+        inner: FakeStore,
+        fail_at: std::sync::atomic::AtomicU64,
+    }
+
+    impl SecretStore for FailingSet {
+        fn get(&self, a: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
+            self.inner.get(a)
+        }
+        fn set(&self, a: &str, v: &str) -> Result<(), StoreError> {
+            if self
+                .fail_at
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+                == 1
+            {
+                return Err(StoreError::Other("the keyring refused the write".into()));
+            }
+            self.inner.set(a, v)
+        }
+        fn delete(&self, a: &str) -> Result<(), StoreError> {
+            self.inner.delete(a)
+        }
+        fn max_entry_chars(&self) -> usize {
+            self.inner.max_entry_chars()
+        }
+    }
+
+    #[test]
+    fn a_chunked_write_that_fails_midway_leaves_no_orphans_after_sign_out() {
+        for fail_at in 1..=5 {
+            let store = FailingSet {
+                inner: FakeStore::with_max_chars(64),
+                fail_at: std::sync::atomic::AtomicU64::new(u64::MAX),
+            };
+            // A first session stored in chunks, then a bigger one whose write fails midway.
+            write_blob(&store, "acct", &"x".repeat(200)).unwrap();
+            store
+                .fail_at
+                .store(fail_at, std::sync::atomic::Ordering::SeqCst);
+            // The failing store may also refuse the clean-up; only sign-out must be thorough.
+            let _ = write_blob(&store, "acct", &"y".repeat(300));
+            store
+                .fail_at
+                .store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
+            delete_blob(&store, "acct").unwrap();
+            assert!(
+                store.inner.snapshot().is_empty(),
+                "failure at set {fail_at}: {:?}",
+                store.inner.snapshot().keys()
+            );
+        }
     }
 
     #[test]

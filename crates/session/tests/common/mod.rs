@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
 pub mod file_store;
+pub mod rotator;
 
 use tessera_session::{
     Clock, FakeStore, ManualClock, Profile, RetryPolicy, SecretStore, Session, SessionConfig,
@@ -86,6 +87,8 @@ pub struct ServerState {
     fail_refresh: Mutex<VecDeque<(u16, Option<String>)>>,
     pub reject_next_access: AtomicU32,
     pub refresh_delay_ms: AtomicU64,
+    /// The JWKS endpoint answers 503 this many times first.
+    pub fail_jwks: AtomicU32,
     /// Refresh requests received (counted before the delay, unlike the per-status counters).
     pub refresh_started: AtomicU64,
     users: Mutex<BTreeMap<String, String>>,
@@ -301,6 +304,7 @@ fn new_state(cfg: ServerConfig, clock: Arc<dyn Clock>) -> Arc<ServerState> {
         fail_refresh: Mutex::default(),
         reject_next_access: AtomicU32::new(0),
         refresh_delay_ms: AtomicU64::new(0),
+        fail_jwks: AtomicU32::new(0),
         refresh_started: AtomicU64::new(0),
         users: Mutex::new(users),
         echo_bodies: Mutex::default(),
@@ -424,6 +428,18 @@ async fn obtain(State(s): State<Arc<ServerState>>, body: Bytes) -> Response {
 }
 
 async fn jwks(State(s): State<Arc<ServerState>>) -> Response {
+    if s.fail_jwks
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return reply(
+            &s,
+            "GET",
+            "/jwks.json",
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"detail": "down"}),
+        );
+    }
     reply(
         &s,
         "GET",
@@ -772,6 +788,7 @@ pub fn fast_options() -> SessionOptions {
         logout_timeout: Duration::from_secs(1),
         max_response_bytes: 1 << 20,
         auto_refresh_max_nap: Duration::from_millis(100),
+        logout_lock_wait: None,
     }
 }
 
