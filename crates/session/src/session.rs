@@ -577,6 +577,17 @@ impl Session {
         signin::logout(&self.inner).await
     }
 
+    /// Call before saving `edited` over this session's profile: when the edit points the
+    /// profile at another server (base URL), the stored session is signed out first — its
+    /// refresh token blacklisted at the server that issued it — and the outcome returned, so
+    /// that no token is ever sent to the new server. `None` when the server is unchanged.
+    pub async fn sign_out_if_moved(&self, edited: &Profile) -> Result<Option<LogoutOutcome>> {
+        if edited.base_url == self.inner.profile.base_url {
+            return Ok(None);
+        }
+        signin::logout(&self.inner).await.map(Some)
+    }
+
     /// Starts a background task that refreshes the access token at `exp − margin` (re-checking
     /// the wall clock at least every `auto_refresh_max_nap` (30 s), so a sleep/wake cycle is noticed). Stops when the
     /// returned handle is dropped or the session ends.

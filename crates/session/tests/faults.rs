@@ -347,6 +347,9 @@ async fn signed_in(base_url: &str) -> Client {
         refresh: Some(RefreshToken::new(jwt(&refresh_claims(now)))),
         origin: base_url.to_owned(),
         offset_ms: 0,
+        base_url: None,
+        blacklist_url: None,
+        verified: true,
     };
     Vault::new(c.store.clone(), Duration::from_secs(2))
         .save("faults", &stored)
@@ -371,8 +374,11 @@ async fn login_error(mode: Mode) -> (Error, Client, RawServer) {
     (err, c, server)
 }
 
-/// The access token expires; the next request's refresh meets a server in `mode`. The session
-/// must survive: same tokens in memory and in the keyring, no `session_expired` event.
+/// The access token expires; the next request's refresh meets a server in `mode`. Either the
+/// answer was unusable as a whole and the session survives (same tokens in memory and in the
+/// keyring, no `session_expired` event), or it carried a renewal the client had to reject: then
+/// that renewal was blacklisted and the session ended (issue 13) — never a session kept with a
+/// renewed refresh token dropped.
 async fn refresh_error(mode: Mode) -> Error {
     let server = RawServer::start(mode).await;
     let c = signed_in(&server.url()).await;
@@ -390,13 +396,37 @@ async fn refresh_error(mode: Mode) -> Error {
         server.connections() >= 1,
         "the refresh endpoint was not called"
     );
+    let requests = server.requests();
+    if requests
+        .iter()
+        .any(|r| r.starts_with("POST /api/token/blacklist/"))
+    {
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.starts_with("POST /api/token/refresh/")
+                    || r.starts_with("POST /api/token/blacklist/")),
+            "{requests:?}"
+        );
+        assert!(
+            !c.session.status().signed_in,
+            "a rejected renewal kept the session"
+        );
+        assert!(c.store.snapshot().is_empty(), "the keyring was not cleared");
+        let events = drain(&mut events);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, SessionEvent::SessionExpired { .. })),
+            "{events:?}"
+        );
+        return err;
+    }
     assert!(
-        server
-            .requests()
+        requests
             .iter()
             .all(|r| r.starts_with("POST /api/token/refresh/")),
-        "only the refresh endpoint may be called: {:?}",
-        server.requests()
+        "only the refresh endpoint may be called: {requests:?}"
     );
     assert!(
         c.session.status().signed_in,
@@ -529,8 +559,8 @@ async fn wrong_field_types_are_bad_responses() {
         // claims of the wrong JSON type
         (json!({"access": jwt(&json!(["exp", 1])), "refresh": refresh}).to_string(), "not a readable JWT"),
         (json!({"access": jwt(&json!({"token_type": "access", "exp": "tomorrow", "iat": now})), "refresh": refresh}).to_string(), "no numeric \"exp\""),
-        (json!({"access": jwt(&json!({"token_type": 5, "exp": now + 3600})), "refresh": refresh}).to_string(), "an \"access\" token belongs"),
-        (json!({"access": refresh, "refresh": refresh}).to_string(), "a \"refresh\" token where an \"access\" token belongs"),
+        (json!({"access": jwt(&json!({"token_type": 5, "exp": now + 3600})), "refresh": refresh}).to_string(), "a token of type \"access\" belongs"),
+        (json!({"access": refresh, "refresh": refresh}).to_string(), "type \"refresh\" where a token of type \"access\" belongs"),
     ];
     for (body, needle) in cases {
         let (err, c, _s) = login_error(json_reply("200 OK", &body)).await;

@@ -274,6 +274,26 @@ async fn a_session_never_goes_to_the_server_a_profile_now_points_to() {
     assert!(rig.fake.snapshot().is_empty());
 }
 
+#[tokio::test]
+async fn an_edit_to_another_server_signs_out_at_the_old_one_first() {
+    let rig = Rig::new(RotatorConfig::default()).await;
+    let s = rig.logged_in().await;
+    let other = Rotator::start(RotatorConfig::default(), rig.clock.clone()).await;
+    let mut edited = rig.profile.clone();
+    assert!(s.sign_out_if_moved(&edited).await.unwrap().is_none());
+    assert!(
+        s.status().signed_in,
+        "an edit on the same server signed out"
+    );
+    edited.base_url = url::Url::parse(&other.base_url).unwrap();
+    let outcome = s.sign_out_if_moved(&edited).await.unwrap().unwrap();
+    assert!(outcome.server_revoked, "{outcome:?}");
+    assert_eq!(rig.server.live_refresh_tokens(), 0);
+    assert_eq!(other.state.blacklist_ok.load(Ordering::SeqCst), 0);
+    assert_eq!(other.state.blacklist_refused.load(Ordering::SeqCst), 0);
+    assert!(rig.fake.snapshot().is_empty());
+}
+
 // ---- 3. a refresh token the server handed over is never dropped silently ----
 
 #[tokio::test]

@@ -47,6 +47,9 @@ fn stored(origin: &str) -> StoredSession {
         refresh: Some(RefreshToken::new("header.payload.other".into())),
         origin: origin.into(),
         offset_ms: 0,
+        base_url: None,
+        blacklist_url: None,
+        verified: true,
     }
 }
 

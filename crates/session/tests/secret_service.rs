@@ -67,6 +67,9 @@ async fn a_four_kilobyte_token_pair_round_trips_in_chunks() {
         refresh: Some(RefreshToken::new(refresh.clone())),
         origin: "https://api.example.com".into(),
         offset_ms: 1234,
+        base_url: None,
+        blacklist_url: None,
+        verified: true,
     };
     vault.save("big", &session).await.unwrap();
     let manifest = store.get("session:big").unwrap().unwrap();
