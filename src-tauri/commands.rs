@@ -9,8 +9,8 @@ use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use tessera_session::profiles_file::validate_profile_name;
 use tessera_session::{
-    header, probe, redact, ApiRequest, LogoutOutcome, Method, Password, Profile, ProfilesFile,
-    Registration, SessionStatus,
+    header, hints, pretty, probe, redact, ApiRequest, LogoutOutcome, Method, Password, Profile,
+    ProfilesFile, Registration, SessionStatus,
 };
 
 use crate::error::{CommandError, CommandResult};
@@ -24,11 +24,30 @@ pub struct AppInfo {
     pub version: String,
 }
 
-/// One saved profile.
+/// One saved profile, as the window sees it: a proxy password is shown as `***`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProfileEntry {
     pub name: String,
+    /// The profile, its proxy URL redacted (`http://user:***@proxy/`). Saving it back with
+    /// that value unchanged keeps the stored password.
     pub profile: Profile,
+    /// The stored proxy URL has a password (hidden in `profile.proxy`).
+    pub proxy_has_credentials: bool,
+}
+
+impl ProfileEntry {
+    fn new(name: String, mut profile: Profile) -> Self {
+        let proxy_has_credentials = profile
+            .proxy
+            .as_deref()
+            .is_some_and(redact::has_credentials);
+        profile.proxy = profile.proxy.as_deref().map(redact::url_credentials);
+        Self {
+            name,
+            profile,
+            proxy_has_credentials,
+        }
+    }
 }
 
 /// Every saved profile and the one used last.
@@ -49,7 +68,7 @@ impl From<ProfilesFile> for ProfileList {
             profiles: file
                 .profiles
                 .into_iter()
-                .map(|(name, profile)| ProfileEntry { name, profile })
+                .map(|(name, profile)| ProfileEntry::new(name, profile))
                 .collect(),
             last_profile: file.last_profile,
         }
@@ -78,8 +97,15 @@ pub struct UserInfo {
 pub struct ConsoleResponse {
     pub status: u16,
     pub elapsed_ms: u64,
-    /// Pretty-printed JSON, or the text; anything shaped like a JWT is redacted.
+    /// Pretty-printed JSON, or the text; anything shaped like a JWT is redacted. At most
+    /// `tessera_session::pretty::CONSOLE_MAX_BYTES` (1 MiB).
     pub body: String,
+    /// `body` was cut at the console's limit.
+    pub truncated: bool,
+    /// Why a JSON body is shown as received (too large or too deep to re-indent).
+    pub note: Option<String>,
+    /// Advice when the answer has a likely local cause (the wrong Authorization header type).
+    pub hint: Option<String>,
     /// The request was replayed once after a 401 and a refresh.
     pub replayed: bool,
 }
@@ -119,23 +145,25 @@ pub async fn app_start<R: Runtime>(
         state.launch.server.clone(),
         state.launch.server_profile_name(),
     ) {
-        let saved = ProfilesFile::update(&state.profiles_path(), |file| {
-            let mut profile = file
-                .profiles
-                .get(&name)
-                .cloned()
-                .unwrap_or_else(|| Profile::new(url.clone()));
-            profile.base_url = url.clone();
-            profile.validate()?;
-            file.upsert(&name, profile)?;
-            file.last_profile = Some(name.clone());
-            Ok(())
-        });
+        let saved = state
+            .update_profiles(move |file| {
+                let mut profile = file
+                    .profiles
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| Profile::new(url.clone()));
+                profile.base_url = url.clone();
+                profile.validate()?;
+                file.upsert(&name, profile)?;
+                file.last_profile = Some(name.clone());
+                Ok(())
+            })
+            .await;
         if let Err(e) = saved {
             error = Some(e.into());
         }
     }
-    let file = state.load_profiles()?;
+    let file = state.load_profiles().await?;
     let selected = state
         .launch
         .profile
@@ -202,7 +230,7 @@ async fn restore<R: Runtime>(
 /// Lists every saved profile.
 #[tauri::command]
 pub async fn profile_list(state: State<'_, AppState>) -> CommandResult<ProfileList> {
-    Ok(state.load_profiles()?.into())
+    Ok(state.load_profiles().await?.into())
 }
 
 /// Creates or updates a profile (renaming it when `previous_name` differs). A new or renamed
@@ -216,16 +244,44 @@ pub async fn profile_save<R: Runtime>(
     previous_name: Option<String>,
     profile: serde_json::Value,
 ) -> CommandResult<ProfileList> {
-    let profile: Profile = serde_json::from_value(profile).map_err(|e| {
+    let mut profile: Profile = serde_json::from_value(profile).map_err(|e| {
         CommandError::new("invalid_profile", format!("This profile is not valid: {e}"))
     })?;
-    profile.validate()?;
     validate_profile_name(&name)?;
     let previous_name = previous_name.filter(|old| !old.is_empty());
     let creating = previous_name.as_deref() != Some(name.as_str());
-    let path = state.profiles_path();
-    let saved = tauri::async_runtime::spawn_blocking(move || {
-        ProfilesFile::update(&path, |file| {
+    // Pointed at another server: sign out at the old one first (the engine's rule), so that no
+    // token of the old server is ever sent to the new one.
+    if let Some(old) = previous_name.as_deref() {
+        if let Ok(session) = state.session(&app, old).await {
+            match session.sign_out_if_moved(&profile).await {
+                Ok(Some(_)) => state.forget(old).await,
+                Ok(None) => {}
+                Err(error) => tracing::warn!(
+                    profile = old,
+                    code = error.code(),
+                    "sign-out before moving the profile failed"
+                ),
+            }
+        }
+    }
+    let saved = state
+        .update_profiles(move |file| {
+            // The window shows proxy passwords as `***`: an untouched value keeps the stored
+            // one (of this profile, or of the profile it was copied from).
+            let stored = previous_name
+                .as_deref()
+                .and_then(|old| file.profiles.get(old))
+                .and_then(|p| p.proxy.clone())
+                .filter(|old| Some(redact::url_credentials(old)) == profile.proxy)
+                .or_else(|| {
+                    file.profiles
+                        .values()
+                        .filter_map(|p| p.proxy.clone())
+                        .find(|old| Some(redact::url_credentials(old)) == profile.proxy)
+                });
+            profile.proxy = redact::keep_stored_url(profile.proxy.take(), stored.as_deref());
+            profile.validate()?;
             if creating && file.profiles.contains_key(&name) {
                 return Err(tessera_session::Error::InvalidProfile {
                     detail: format!("a profile named “{name}” exists already: pick another name"),
@@ -239,9 +295,7 @@ pub async fn profile_save<R: Runtime>(
             file.last_profile = Some(name.clone());
             Ok((file.clone(), renamed_from))
         })
-    })
-    .await
-    .map_err(|e| CommandError::new("internal", e.to_string()))?;
+        .await;
     let (file, renamed_from) = saved?;
     if let Some(old) = renamed_from {
         sign_out_quietly(&app, &state, &old).await;
@@ -257,13 +311,15 @@ pub async fn profile_delete<R: Runtime>(
     name: String,
 ) -> CommandResult<ProfileList> {
     sign_out_quietly(&app, &state, &name).await;
-    let file = ProfilesFile::update(&state.profiles_path(), |file| {
-        file.remove(&name);
-        if file.last_profile.as_deref() == Some(name.as_str()) {
-            file.last_profile = file.profiles.keys().next().cloned();
-        }
-        Ok(file.clone())
-    })?;
+    let file = state
+        .update_profiles(move |file| {
+            file.remove(&name);
+            if file.last_profile.as_deref() == Some(name.as_str()) {
+                file.last_profile = file.profiles.keys().next().cloned();
+            }
+            Ok(file.clone())
+        })
+        .await?;
     Ok(file.into())
 }
 
@@ -293,16 +349,13 @@ async fn sign_out_quietly<R: Runtime>(app: &AppHandle<R>, state: &AppState, name
 /// file's lock for a moment.
 #[tauri::command]
 pub async fn profile_select(state: State<'_, AppState>, name: String) -> CommandResult<()> {
-    let path = state.profiles_path();
-    tauri::async_runtime::spawn_blocking(move || {
-        ProfilesFile::update(&path, |file| {
+    state
+        .update_profiles(move |file| {
             file.get(&name)?;
             file.last_profile = Some(name.clone());
             Ok(())
         })
-    })
-    .await
-    .map_err(|e| CommandError::new("internal", e.to_string()))??;
+        .await?;
     Ok(())
 }
 
@@ -428,14 +481,19 @@ pub async fn session_request<R: Runtime>(
     let started = Instant::now();
     let response = session.request(request).await?;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let text = match response.json::<serde_json::Value>() {
-        Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_else(|_| response.text()),
-        Err(_) => response.text(),
-    };
+    // The engine's bounded formatter: linear, redacted, at most 1 MiB over IPC.
+    let shown = pretty::for_display(&response.body, true, pretty::CONSOLE_MAX_BYTES);
     Ok(ConsoleResponse {
         status: response.status,
         elapsed_ms,
-        body: redact::redact_tokens(&text).into_owned(),
+        body: shown.text,
+        truncated: shown.truncated,
+        note: shown.note,
+        hint: hints::auth_header_hint(
+            response.status,
+            &response.body,
+            &session.profile().auth_header_type,
+        ),
         replayed: response.replayed,
     })
 }

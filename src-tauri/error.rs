@@ -36,7 +36,9 @@ impl From<tessera_session::Error> for CommandError {
         };
         Self {
             code: error.code().to_owned(),
-            message: error.to_string(),
+            // A message may quote a proxy URL: never its password.
+            message: tessera_session::redact::url_credentials_in_text(&error.to_string())
+                .into_owned(),
             fields,
         }
     }

@@ -89,7 +89,15 @@ mod tests {
     #[test]
     fn names_an_ad_hoc_server_after_host_and_port() {
         let o = parse(&["--server", "http://127.0.0.1:8000/"]);
-        assert_eq!(o.server_profile_name().as_deref(), Some("127.0.0.1-8000"));
+        let name = o.server_profile_name().unwrap_or_default();
+        assert!(name.starts_with("127.0.0.1-8000-"), "{name}");
+        assert_eq!(
+            Some(name),
+            tessera_session::profile::ad_hoc_name(
+                &url::Url::parse("http://127.0.0.1:8000/").unwrap()
+            )
+            .into()
+        );
     }
 
     #[test]

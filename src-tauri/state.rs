@@ -1,6 +1,11 @@
 //! The app's managed state: where the shared files live, the secret store, and one engine
 //! [`Session`] per profile — opened on first use, reopened when its profile changes — whose
 //! events are forwarded to the window as `session-event`.
+//!
+//! The profiles file is read and changed only through [`AppState::load_profiles`] and
+//! [`AppState::update_profiles`], which run on the blocking pool: an update can wait up to
+//! 10 s for the file's lock (the CLI editing it), and that must never pin an async worker —
+//! with every worker stuck, no other command and no refresh timer would run.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -46,8 +51,19 @@ impl AppState {
         paths::profiles_file(&self.data_dir)
     }
 
-    pub fn load_profiles(&self) -> tessera_session::Result<ProfilesFile> {
-        ProfilesFile::load(&self.profiles_path())
+    /// Reads the profiles file, off the async runtime.
+    pub async fn load_profiles(&self) -> tessera_session::Result<ProfilesFile> {
+        let path = self.profiles_path();
+        blocking(move || ProfilesFile::load(&path)).await
+    }
+
+    /// Changes the profiles file under its lock, off the async runtime.
+    pub async fn update_profiles<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut ProfilesFile) -> tessera_session::Result<T> + Send + 'static,
+    ) -> tessera_session::Result<T> {
+        let path = self.profiles_path();
+        blocking(move || ProfilesFile::update(&path, change)).await
     }
 
     /// The session of profile `name`, opened if needed (or reopened if its profile changed).
@@ -56,7 +72,7 @@ impl AppState {
         app: &AppHandle<R>,
         name: &str,
     ) -> tessera_session::Result<Arc<Session>> {
-        let profile = self.load_profiles()?.get(name)?.clone();
+        let profile = self.load_profiles().await?.get(name)?.clone();
         let mut sessions = self.sessions.lock().await;
         let mut was_signed_in = false;
         if let Some(open) = sessions.get(name) {
@@ -112,6 +128,17 @@ impl AppState {
     pub async fn forget(&self, name: &str) {
         self.sessions.lock().await.remove(name);
     }
+}
+
+/// Runs file work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> tessera_session::Result<T> + Send + 'static,
+) -> tessera_session::Result<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| tessera_session::Error::Internal {
+            detail: format!("a file task failed: {e}"),
+        })?
 }
 
 fn forward_events<R: Runtime>(app: AppHandle<R>, mut events: broadcast::Receiver<SessionEvent>) {

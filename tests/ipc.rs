@@ -220,3 +220,124 @@ async fn no_command_ever_returns_a_token() {
         assert!(!text.contains(&password), "{cmd} returned the password");
     }
 }
+
+fn app_with(
+    data: &std::path::Path,
+    launch: LaunchOptions,
+) -> (
+    tauri::App<tauri::test::MockRuntime>,
+    tauri::WebviewWindow<tauri::test::MockRuntime>,
+) {
+    let store = Arc::new(FakeStore::new());
+    let state = tessera_app::app_state(data.to_path_buf(), store as Arc<dyn SecretStore>, launch);
+    let app = tessera_app::with_commands(mock_builder())
+        .manage(state)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, webview)
+}
+
+const PROXY: &str = "http://qa:hunter2@proxy.example:3128/";
+
+#[test]
+fn a_proxy_password_never_reaches_the_webview_and_survives_a_save() {
+    let data = tempfile::tempdir().unwrap();
+    let path = tessera_session::paths::profiles_file(data.path());
+    tessera_session::ProfilesFile::update(&path, |file| {
+        let mut profile = tessera_session::Profile::from_base_url("https://api.example.com/")?;
+        profile.proxy = Some(PROXY.to_owned());
+        file.upsert("p", profile)
+    })
+    .unwrap();
+    let (_app, webview) = app_with(data.path(), LaunchOptions::parse(Vec::<String>::new()));
+
+    let list = invoke(&webview, "profile_list", json!({})).unwrap();
+    assert!(!list.to_string().contains("hunter2"), "{list}");
+    let entry = &list["profiles"][0];
+    assert_eq!(
+        entry["profile"]["proxy"],
+        "http://qa:***@proxy.example:3128/"
+    );
+    assert_eq!(entry["proxy_has_credentials"], true, "{entry}");
+    let start = invoke(&webview, "app_start", json!({})).unwrap();
+    assert!(!start.to_string().contains("hunter2"), "{start}");
+
+    // Saved back as shown (another field changed): the stored password stays.
+    let mut profile = entry["profile"].clone();
+    profile["refresh_margin_secs"] = json!(45);
+    let saved = invoke(
+        &webview,
+        "profile_save",
+        json!({ "name": "p", "previousName": "p", "profile": profile }),
+    )
+    .unwrap();
+    assert!(!saved.to_string().contains("hunter2"), "{saved}");
+    let stored = tessera_session::ProfilesFile::load(&path).unwrap();
+    assert_eq!(stored.get("p").unwrap().proxy.as_deref(), Some(PROXY));
+    assert_eq!(stored.get("p").unwrap().refresh_margin_secs, 45);
+
+    // An error quoting a proxy URL hides its password too.
+    profile["proxy"] = json!("http://qa:hunter2@[not a host");
+    let error = invoke(
+        &webview,
+        "profile_save",
+        json!({ "name": "p", "previousName": "p", "profile": profile }),
+    )
+    .unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+/// `app_start` may wait up to 10 s for the profiles file's lock (the CLI editing it). It must
+/// wait off the async runtime's worker threads: with every worker stuck, no other command — and
+/// no refresh timer — would run. Here the lock is held by the test while as many `app_start`s
+/// as the runtime has workers wait for it, and `profile_list` must still answer.
+#[test]
+fn a_held_profiles_lock_does_not_stall_other_commands() {
+    let data = tempfile::tempdir().unwrap();
+    let path = tessera_session::paths::profiles_file(data.path());
+    let launch = LaunchOptions::parse([
+        "--server".to_owned(),
+        "http://127.0.0.1:9/".to_owned(),
+        "--profile".to_owned(),
+        "held".to_owned(),
+    ]);
+    let (_app, webview) = app_with(data.path(), launch);
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        tessera_session::ProfilesFile::update(&path, |_| {
+            locked.send(()).unwrap();
+            released.recv().ok();
+            Ok(())
+        })
+        .unwrap();
+    });
+    is_locked.recv().unwrap();
+
+    std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..workers)
+            .map(|_| scope.spawn(|| invoke(&webview, "app_start", json!({}))))
+            .collect();
+        // Let every app_start reach the lock.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let (answered, answer) = std::sync::mpsc::channel();
+        let webview = &webview;
+        scope.spawn(move || answered.send(invoke(webview, "profile_list", json!({}))));
+        let listed = answer.recv_timeout(std::time::Duration::from_secs(3));
+        release.send(()).unwrap();
+        let listed = listed.unwrap_or_else(|_| {
+            panic!("profile_list did not answer within 3 s while {workers} app_start waited for the profiles lock")
+        });
+        listed.unwrap();
+        for start in starts {
+            let start = start.join().unwrap().unwrap();
+            assert_eq!(start["selected"], "held", "{start}");
+        }
+    });
+    holder.join().unwrap();
+}

@@ -268,6 +268,12 @@
     }
   }
 
+  function showResponseNote(lines) {
+    const note = $("response-note");
+    note.textContent = lines.join(" ");
+    note.hidden = lines.length === 0;
+  }
+
   async function onSend(event) {
     event.preventDefault();
     const button = $("request-send");
@@ -276,6 +282,7 @@
     $("response-status").textContent = "…";
     $("response-time").textContent = "…";
     $("response-body").textContent = "";
+    showResponseNote([]);
     const body = $("request-body").value;
     try {
       const response = await call("session_request", {
@@ -287,6 +294,12 @@
       $("response-status").textContent = String(response.status);
       $("response-time").textContent = `${response.elapsed_ms} ms`;
       $("response-body").textContent = response.body;
+      // The engine bounds what comes over IPC and says why a body is not re-indented.
+      const notes = [];
+      if (response.hint) notes.push(response.hint);
+      if (response.note) notes.push(response.note);
+      if (response.truncated) notes.push("Only the first 1 MiB of the response is shown.");
+      showResponseNote(notes);
     } catch (error) {
       $("response-status").textContent = error && error.code ? error.code : "error";
       $("response-time").textContent = "–";
@@ -392,6 +405,11 @@
     const p = entry ? entry.profile : Object.assign({}, state.defaults || {}, { base_url: "" });
     $("pf-name").value = entry ? name : "";
     for (const field of TEXT_FIELDS) $(`pf-${field}`).value = p[field] == null ? "" : String(p[field]);
+    // The proxy's password never comes to the window: it is shown as ***, and saving the
+    // value unchanged keeps the stored one.
+    $("pf-proxy").title = entry && entry.proxy_has_credentials
+      ? "The password is hidden (***). Leave it as it is to keep it, or type the whole URL to change it."
+      : "";
     setSelect($("pf-login_field"), p.login_field || "username");
     setSelect($("pf-auth_header_type"), p.auth_header_type || "Bearer");
     $("pf-sliding").checked = !!p.sliding;

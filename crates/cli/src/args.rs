@@ -13,6 +13,8 @@ Exit codes:
   3  login required or session expired (sign in again)
   4  network or TLS failure (server down, timeout, untrusted certificate)
   5  the OS keyring is unavailable (locked or no Secret Service)
+  6  the server's answer could not be used (not what a simplejwt server sends, or a token
+     that failed verification): check the profile's paths, field names and verifying key
 
 The CLI shares the desktop app's profiles file, keyring entries and refresh lock: a sign-in in
 one is a sign-in in the other. Tokens are never printed.";

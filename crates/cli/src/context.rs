@@ -107,7 +107,7 @@ fn print_events(mut events: broadcast::Receiver<SessionEvent>) -> JoinHandle<()>
                 Ok(event) => {
                     let line =
                         serde_json::to_string(&event).unwrap_or_else(|_| event.name().to_owned());
-                    eprintln!("tessera: {} {line}", event.name());
+                    eprintln!("tessera: {} {}", event.name(), crate::output::shown(&line));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     eprintln!("tessera: ({missed} events not shown)");

@@ -11,6 +11,9 @@ pub mod exit {
     pub const LOGIN_REQUIRED: u8 = 3;
     pub const NETWORK: u8 = 4;
     pub const KEYRING: u8 = 5;
+    /// The server answered, but not in a way Tessera can use (`bad_response`: no token where
+    /// one belongs, an unreadable token; `token_rejected`: a token failed verification).
+    pub const BAD_RESPONSE: u8 = 6;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,9 +57,10 @@ impl CliError {
             CliError::Usage(_) => exit::USAGE,
             CliError::HttpStatus { .. } | CliError::Io { .. } => exit::HTTP_ERROR,
             CliError::Engine(e) => match e.code() {
-                "session_expired" | "login_required" | "invalid_credentials" | "token_rejected" => {
+                "session_expired" | "login_required" | "invalid_credentials" => {
                     exit::LOGIN_REQUIRED
                 }
+                "bad_response" | "token_rejected" => exit::BAD_RESPONSE,
                 "network" | "timeout" | "tls" | "lock_timeout" => exit::NETWORK,
                 "keyring_unavailable" => exit::KEYRING,
                 "invalid_profile"
@@ -85,5 +89,13 @@ mod tests {
             CliError::HttpStatus { status: 404 }.exit_code(),
             exit::HTTP_ERROR
         );
+        let unusable = CliError::Engine(EngineError::BadResponse {
+            detail: "no access token".into(),
+        });
+        assert_eq!(unusable.exit_code(), exit::BAD_RESPONSE);
+        let rejected = CliError::Engine(EngineError::TokenRejected {
+            detail: "bad signature".into(),
+        });
+        assert_eq!(rejected.exit_code(), exit::BAD_RESPONSE);
     }
 }

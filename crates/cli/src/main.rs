@@ -43,7 +43,12 @@ fn main() -> ExitCode {
     match runtime.block_on(run(&cli)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("tessera-cli: {error} [{}]", error.code());
+            // Messages quote servers (DRF details, field errors) and profiles (a proxy URL).
+            eprintln!(
+                "tessera-cli: {} [{}]",
+                output::shown(&error.to_string()),
+                error.code()
+            );
             ExitCode::from(error.exit_code())
         }
     }
@@ -81,6 +86,54 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             profiles::run(&context.profiles_path(), command)?;
             Ok(exit::OK)
         }
+        Command::Profile(
+            command @ ProfileCommand::Edit {
+                name,
+                url: Some(url),
+                ..
+            },
+        ) => {
+            // A new server: sign out at the old one first, so its token never reaches the new.
+            let mut edited = tessera_session::ProfilesFile::load(&context.profiles_path())?
+                .get(name)?
+                .clone();
+            edited.base_url = tessera_session::Profile::from_base_url(url)
+                .map_err(|e| CliError::usage(format!("--url {url:?}: {e}")))?
+                .base_url;
+            let profile = tessera_session::ProfilesFile::load(&context.profiles_path())?
+                .get(name)?
+                .clone();
+            let outcome = match context.open(name, profile, cli.verbose) {
+                Ok(opened) => {
+                    let outcome = opened.session.sign_out_if_moved(&edited).await;
+                    opened.close().await;
+                    outcome.map_err(|e| e.code().to_owned())
+                }
+                Err(e) => Err(e.code().to_owned()),
+            };
+            // Not signed out (no keyring, say): the stored session stays bound to the old
+            // server and is never sent to the new one.
+            match outcome.unwrap_or_else(|code| {
+                eprintln!(
+                    "tessera-cli: could not sign {name} out at its old server first ({code}); its session stays bound to that server"
+                );
+                None
+            }) {
+                Some(outcome) if outcome.server_revoked => eprintln!(
+                    "signed {name} out at its old server first; that server blacklisted the refresh token"
+                ),
+                Some(outcome) => eprintln!(
+                    "signed {name} out locally first{}",
+                    outcome
+                        .server_note
+                        .map(|n| format!("; {}", output::shown(&n)))
+                        .unwrap_or_default()
+                ),
+                None => {}
+            }
+            profiles::run(&context.profiles_path(), command)?;
+            Ok(exit::OK)
+        }
         Command::Profile(command) => {
             profiles::run(&context.profiles_path(), command)?;
             Ok(exit::OK)
@@ -104,7 +157,7 @@ async fn run(cli: &Cli) -> CliResult<u8> {
                 status.profile,
                 status
                     .user_id
-                    .map(|id| format!(" as user id {id}"))
+                    .map(|id| format!(" as user id {}", output::shown(&id)))
                     .unwrap_or_default()
             );
             Ok(exit::OK)
@@ -129,7 +182,9 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             let outcome = outcome?;
             match (outcome.server_revoked, outcome.server_note) {
                 (true, _) => eprintln!("signed out; the server blacklisted the refresh token"),
-                (false, Some(note)) => eprintln!("signed out locally; {note}"),
+                (false, Some(note)) => {
+                    eprintln!("signed out locally; {}", output::shown(&note));
+                }
                 (false, None) => eprintln!("signed out"),
             }
             Ok(exit::OK)
@@ -183,6 +238,11 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
     }
     let started = Instant::now();
     let result = opened.session.request(request).await;
+    let header_type = opened.session.profile().auth_header_type.clone();
+    let profile_name = match (&cli.server, &cli.profile) {
+        (None, Some(name)) => name.clone(),
+        _ => "NAME".to_owned(),
+    };
     opened.close().await;
     let response = result?;
     let elapsed = started.elapsed().as_millis();
@@ -195,15 +255,27 @@ async fn request(cli: &Cli, context: &Context, args: &RequestArgs) -> CliResult<
             ""
         }
     );
+    let terminal = std::io::stdout().is_terminal();
     let pretty = match args.output {
         Some(OutputFormat::Pretty) => true,
         Some(OutputFormat::Raw) => false,
-        None => std::io::stdout().is_terminal(),
+        None => terminal,
     };
-    output::body(&response.body, pretty).map_err(|source| CliError::Io {
+    let note = output::body(&response.body, pretty, terminal).map_err(|source| CliError::Io {
         what: "writing the response".into(),
         source,
     })?;
+    if let Some(note) = note {
+        eprintln!("tessera-cli: {note}");
+    }
+    if let Some(hint) =
+        tessera_session::hints::auth_header_hint(response.status, &response.body, &header_type)
+    {
+        eprintln!(
+            "tessera-cli: hint: {} To change it: tessera-cli profile edit {profile_name} --auth-header-type TYPE",
+            output::shown(&hint)
+        );
+    }
     if response.is_success() {
         Ok(exit::OK)
     } else {

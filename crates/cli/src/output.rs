@@ -1,10 +1,17 @@
 //! What the CLI prints: human text by default, JSON with `--json`. Tokens are never printed,
-//! and anything shaped like a JWT in a response body is redacted.
+//! anything shaped like a JWT in a response body is redacted, a proxy's password is shown as
+//! `***`, and text from a server goes through the engine's terminal sanitizer (except a raw
+//! body written to a pipe, which stays byte for byte as received, tokens aside).
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tessera_session::{redact, Profile, ProfilesFile, SessionStatus};
+use tessera_session::{pretty, redact, sanitize, Profile, ProfilesFile, SessionStatus};
+
+/// Text for a terminal: URL passwords hidden, control and bidi characters escaped.
+pub fn shown(text: &str) -> String {
+    sanitize::for_terminal(&redact::url_credentials_in_text(text)).into_owned()
+}
 
 pub fn profile_list(file: &ProfilesFile, json: bool) {
     if json {
@@ -25,12 +32,15 @@ pub fn profile_list(file: &ProfilesFile, json: bool) {
         } else {
             " "
         };
-        println!("{mark} {name}\t{}", p.base_url);
+        println!("{mark} {name}\t{}", shown(p.base_url.as_str()));
     }
 }
 
 pub fn profile(name: &str, p: &Profile, json: bool) {
-    let value = serde_json::to_value(p).unwrap_or_default();
+    let mut value = serde_json::to_value(p).unwrap_or_default();
+    if let (Some(proxy), serde_json::Value::Object(map)) = (&p.proxy, &mut value) {
+        map.insert("proxy".into(), redact::url_credentials(proxy).into());
+    }
     if json {
         println!("{}", serde_json::json!({ "name": name, "profile": value }));
     } else {
@@ -42,7 +52,7 @@ pub fn profile(name: &str, p: &Profile, json: bool) {
                     serde_json::Value::Null => "(none)".to_owned(),
                     other => other.to_string(),
                 };
-                println!("  {key:<24} {shown}");
+                println!("  {key:<24} {}", self::shown(&shown));
             }
         }
     }
@@ -97,14 +107,19 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
             status
                 .reason
                 .as_deref()
-                .map(|r| format!(" ({r})"))
+                .map(|r| format!(" ({})", shown(r)))
                 .unwrap_or_default()
         );
         return;
     }
     let who = user
         .map(str::to_owned)
-        .or_else(|| status.user_id.as_ref().map(|id| format!("user id {id}")))
+        .or_else(|| {
+            status
+                .user_id
+                .as_ref()
+                .map(|id| format!("user id {}", shown(id)))
+        })
         .unwrap_or_else(|| "yes".to_owned());
     println!("signed in {who}");
     if let Some(at) = status.access_expires_at {
@@ -136,23 +151,32 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
     }
 }
 
-/// The response body to stdout: pretty JSON when asked (or on a terminal), raw otherwise.
-pub fn body(bytes: &[u8], pretty: bool) -> std::io::Result<()> {
-    let text = String::from_utf8_lossy(bytes);
-    let shown = if pretty {
-        match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(json) => {
-                serde_json::to_string_pretty(&json).unwrap_or_else(|_| text.clone().into_owned())
-                    + "\n"
-            }
-            Err(_) => text.clone().into_owned(),
-        }
-    } else {
-        text.clone().into_owned()
-    };
+/// The response body to stdout: pretty JSON (the engine's bounded re-indenter) when asked,
+/// raw otherwise; JWTs redacted either way. Pretty output and raw output to a terminal are
+/// sanitized; raw output to a pipe is the body byte for byte. Returns the re-indenter's note
+/// (why a JSON body is shown as received) for stderr.
+pub fn body(bytes: &[u8], pretty: bool, terminal: bool) -> std::io::Result<Option<String>> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(redact::redact_tokens(&shown).as_bytes())?;
-    stdout.flush()
+    let note = if pretty {
+        let formatted = pretty::format(bytes, &pretty::LIMITS);
+        let redacted = redact::redact_tokens(&formatted.text);
+        let text = sanitize::for_terminal(&redacted);
+        stdout.write_all(text.as_bytes())?;
+        if formatted.indented {
+            stdout.write_all(b"\n")?;
+        }
+        formatted.note
+    } else {
+        let redacted = redact::redact_token_bytes(bytes);
+        if terminal {
+            stdout.write_all(sanitize::bytes_for_terminal(&redacted).as_bytes())?;
+        } else {
+            stdout.write_all(&redacted)?;
+        }
+        None
+    };
+    stdout.flush()?;
+    Ok(note)
 }
 
 #[cfg(test)]

@@ -522,3 +522,412 @@ async fn an_untrusted_certificate_is_refused_with_exit_code_4() {
         "{stderr}"
     );
 }
+
+// ---- issue 13: bounded output, terminal-safe text, exit codes, hints, secrets, file modes ----
+
+/// base64url without padding (enough to assemble test tokens at run time).
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn test_jwt(token_type: &str, lifetime_secs: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "token_type": token_type, "exp": now + lifetime_secs, "iat": now,
+        "jti": format!("{token_type}-{now}"), "user_id": "1",
+    });
+    format!(
+        "{}.{}.{}",
+        b64url(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64url(claims.to_string().as_bytes()),
+        b64url(b"signature")
+    )
+}
+
+type Answer = (u16, Vec<u8>);
+
+/// A scripted HTTP/1.1 server on loopback: the token endpoints hand out (unverified) tokens
+/// unless `answer` says otherwise; every request gets `answer(method, path)`.
+async fn scripted_server(
+    answer: impl Fn(&str, &str) -> Option<Answer> + Send + Sync + 'static,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = Arc::new(answer);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + length {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let mut words = head.split_whitespace();
+                let method = words.next().unwrap_or("").to_owned();
+                let path = words.next().unwrap_or("").to_owned();
+                let (status, body) = answer(&method, &path).unwrap_or_else(|| match path.as_str() {
+                    "/api/token/" => (
+                        200,
+                        serde_json::json!({"access": test_jwt("access", 3600), "refresh": test_jwt("refresh", 86_400)})
+                            .to_string()
+                            .into_bytes(),
+                    ),
+                    "/api/token/blacklist/" | "/api/token/verify/" => (200, b"{}".to_vec()),
+                    _ => (404, br#"{"detail": "Not found."}"#.to_vec()),
+                });
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// `login` against `--server URL` with the password in the environment.
+async fn login_to(env: &mut Env, url: &str) -> Output {
+    let mut cmd = env.command(&["--server", url, "login", "-u", "qa"]);
+    cmd.env("TESSERA_PASSWORD", "pw");
+    let out = cmd.output().await.unwrap();
+    env.record(&out);
+    out
+}
+
+/// 16 MB of JSON nested `depth` levels deep.
+fn deep_body(depth: usize, size: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(size + 1024);
+    for _ in 0..depth / 2 {
+        body.extend_from_slice(b"{\"k\":[");
+    }
+    while body.len() < size - depth {
+        body.extend_from_slice(b"{\"id\":12345,\"name\":\"abcdefghij\"},");
+    }
+    body.extend_from_slice(b"0");
+    for _ in 0..depth / 2 {
+        body.extend_from_slice(b"]}");
+    }
+    body
+}
+
+/// The peak resident set (VmHWM) of a live process, in kB.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pretty_output_of_a_huge_deep_body_is_bounded() {
+    const LIMIT_KB: u64 = 200 * 1024;
+    let body = Arc::new(deep_body(120, 16_000_000));
+    let served = body.clone();
+    let url =
+        scripted_server(move |_, path| (path == "/big/").then(|| (200, served.to_vec()))).await;
+    let mut env = Env::new("big");
+    assert_success(&login_to(&mut env, &url).await);
+
+    let mut cmd = env.command(&[
+        "--server", &url, "request", "GET", "/big/", "--output", "pretty",
+    ]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let (a, b) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        a.unwrap();
+        b.unwrap();
+        (out, err)
+    });
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kb) = peak_rss_kb(pid) {
+            peak = peak.max(kb);
+        }
+        if peak > LIMIT_KB {
+            child.kill().await.unwrap();
+            panic!(
+                "tessera-cli used more than {LIMIT_KB} kB (VmHWM {peak} kB) pretty-printing 16 MB"
+            );
+        }
+        match tokio::time::timeout(Duration::from_millis(20), child.wait()).await {
+            Ok(status) => break status.unwrap(),
+            Err(_) => continue,
+        }
+    };
+    let (out, err) = reader.await.unwrap();
+    let stderr = String::from_utf8_lossy(&err);
+    assert!(status.success(), "{status:?}: {stderr}");
+    eprintln!("pretty-printing 16 MB nested 120 deep: peak RSS {peak} kB");
+    assert!(
+        out.len() <= 2 * body.len(),
+        "stdout grew to {} bytes",
+        out.len()
+    );
+    assert!(out.len() >= body.len(), "the body was not shown");
+    assert!(
+        stderr.contains("shown as received"),
+        "no note saying why: {stderr}"
+    );
+    let out = env.run(&["--server", &url, "logout"]).await;
+    assert_success(&out);
+}
+
+const HOSTILE_DETAIL: &str =
+    "{\"detail\": \"\\u001b]0;pwned\\u0007\\u001b[31mred\u{9b}2J\u{202e}txt\"}";
+const HOSTILE_FIELDS: &str =
+    "{\"username\": [\"\\u001b]0;pwned\\u0007\\u001b[31mred\u{9b}2J\u{202e}txt\"]}";
+
+fn assert_terminal_safe(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+        assert!(!text.contains(bad), "{what} carries {bad:?}: {text:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_cannot_drive_the_terminal() {
+    // The sign-in endpoint's field messages and details reach stderr in the error message.
+    for (status, body) in [
+        (400, HOSTILE_FIELDS),
+        (401, HOSTILE_DETAIL),
+        (403, HOSTILE_DETAIL),
+        (500, HOSTILE_DETAIL),
+    ] {
+        let url = scripted_server(move |_, path| {
+            (path == "/api/token/").then(|| (status, body.as_bytes().to_vec()))
+        })
+        .await;
+        let mut env = Env::new("hostile");
+        let out = login_to(&mut env, &url).await;
+        assert!(!out.status.success());
+        assert_terminal_safe(&format!("stderr after a {status}"), &out.stderr);
+    }
+
+    // An API answer with an error status: stderr stays clean whatever the output mode; pretty
+    // output is cleaned; raw output to a pipe is the body byte for byte.
+    let mut raw_body = br#"{"detail": "x"} "#.to_vec();
+    raw_body.extend_from_slice(b"\x1b]0;pwned\x07\x1b[31m\xff\xfe\r\n\xc2\x9b");
+    let raw = raw_body.clone();
+    let url = scripted_server(move |_, path| match path {
+        "/hostile/" => Some((400, HOSTILE_DETAIL.as_bytes().to_vec())),
+        "/raw/" => Some((200, raw.clone())),
+        _ => None,
+    })
+    .await;
+    let mut env = Env::new("hostile");
+    assert_success(&login_to(&mut env, &url).await);
+    let out = env
+        .run(&[
+            "--server",
+            &url,
+            "request",
+            "GET",
+            "/hostile/",
+            "--output",
+            "pretty",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_terminal_safe("pretty stdout", &out.stdout);
+    assert_terminal_safe("stderr", &out.stderr);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pwned"));
+    let out = env
+        .run(&[
+            "--server", &url, "request", "GET", "/raw/", "--output", "raw",
+        ])
+        .await;
+    assert_success(&out);
+    assert_eq!(
+        out.stdout, raw_body,
+        "raw output to a pipe must be byte-exact"
+    );
+    let out = env.run(&["--server", &url, "logout"]).await;
+    assert_success(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_answer_exits_6_with_one_advice() {
+    let url = scripted_server(|_, path| {
+        (path == "/api/token/").then(|| (200, br#"{"token": "not what simplejwt sends"}"#.to_vec()))
+    })
+    .await;
+    let mut env = Env::new("unusable");
+    let out = login_to(&mut env, &url).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("[bad_response]"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().matches("check ").count() <= 1,
+        "{stderr}"
+    );
+    let help = env.run(&["--help"]).await;
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("6  the server's answer could not be used")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_auth_header_type_gets_a_hint() {
+    let server = TestServer::start(BackendKind::Rust, options())
+        .await
+        .unwrap();
+    let mut env = Env::new("jwt-header");
+    let url = server.base_url().to_string();
+    let p = env.profile.clone();
+    let out = env
+        .run(&[
+            "profile",
+            "add",
+            &p,
+            "--url",
+            &url,
+            "--auth-header-type",
+            "JWT",
+        ])
+        .await;
+    assert_success(&out);
+    env.login(&server).await;
+    let out = env
+        .run(&["--profile", &p, "request", "GET", "/api/hello/"])
+        .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--auth-header-type"), "no hint: {stderr}");
+    // A request the server accepts gets no hint.
+    let out = env
+        .run(&["profile", "edit", &p, "--auth-header-type", "Bearer"])
+        .await;
+    assert_success(&out);
+    let out = env
+        .run(&["--profile", &p, "request", "GET", "/api/hello/"])
+        .await;
+    assert_success(&out);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("auth-header-type"));
+    let out = env.run(&["--profile", &p, "logout"]).await;
+    assert_success(&out);
+    env.assert_no_token_anywhere();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn proxy_passwords_stay_hidden_and_files_stay_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut env = Env::new("proxy");
+    std::fs::set_permissions(env.data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = env.data.path().join("dev.tessera.desktop");
+    let data_arg = data.to_string_lossy().into_owned();
+    let p = env.profile.clone();
+    let out = env
+        .run(&[
+            "--data-dir",
+            &data_arg,
+            "profile",
+            "add",
+            &p,
+            "--url",
+            "https://api.example.com/",
+            "--proxy",
+            "http://qa:hunter2@proxy.example:3128/",
+        ])
+        .await;
+    assert_success(&out);
+    assert_eq!(mode(&data), 0o700, "data directory");
+    assert_eq!(mode(&data.join("profiles.json")), 0o600, "profiles.json");
+    assert_eq!(
+        mode(&data.join("profiles.json.lock")),
+        0o600,
+        "its lock file"
+    );
+
+    let show = env
+        .run(&["--data-dir", &data_arg, "profile", "show", &p])
+        .await;
+    assert_success(&show);
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("http://qa:***@proxy.example:3128/"),
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
+    for args in [
+        vec!["profile", "show", p.as_str(), "--json"],
+        vec!["profile", "list", "--json"],
+        vec!["profile", "list"],
+    ] {
+        let mut full = vec!["--data-dir", data_arg.as_str()];
+        full.extend(args);
+        let out = env.run(&full).await;
+        assert_success(&out);
+    }
+    for text in &env.outputs {
+        assert!(
+            !text.contains("hunter2"),
+            "the proxy password was printed: {text}"
+        );
+    }
+    // The stored profile keeps it.
+    assert!(std::fs::read_to_string(data.join("profiles.json"))
+        .unwrap()
+        .contains("hunter2"));
+
+    // Found loose: fixed by the next command that reads the file.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("profiles.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = env.run(&["--data-dir", &data_arg, "profile", "list"]).await;
+    assert_success(&out);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("profiles.json")), 0o600);
+}

@@ -103,7 +103,7 @@ pub enum Error {
         detail: Option<String>,
     },
     /// The server answered something that is not what a simplejwt server sends.
-    #[error("The server's answer could not be used: {detail}. Check the profile's paths and token field names.")]
+    #[error("The server's answer could not be used: {detail}.{}", bad_response_advice(.detail))]
     BadResponse {
         /// What was wrong with it.
         detail: String,
@@ -270,6 +270,15 @@ fn summarise_fields(fields: &BTreeMap<String, Vec<String>>) -> String {
         .join("; ")
 }
 
+/// One advice sentence per message: a detail that already says what to check keeps its own.
+fn bad_response_advice(detail: &str) -> &'static str {
+    if detail.to_lowercase().contains("check ") {
+        ""
+    } else {
+        " Check the profile's paths and token field names."
+    }
+}
+
 fn detail_suffix(detail: &Option<String>) -> String {
     match detail {
         Some(d) if !d.is_empty() => format!(": {d}"),
@@ -316,6 +325,25 @@ mod tests {
         assert!(err
             .to_string()
             .contains("email: Enter a valid email address."));
+    }
+
+    #[test]
+    fn a_bad_response_gives_one_piece_of_advice() {
+        let advised = Error::bad_response(
+            "the server's access token was already expired when it arrived; check the server's ACCESS_TOKEN_LIFETIME and this computer's clock",
+        )
+        .to_string();
+        assert_eq!(
+            advised.to_lowercase().matches("check ").count(),
+            1,
+            "{advised}"
+        );
+        assert!(advised.ends_with("this computer's clock."), "{advised}");
+        let plain = Error::bad_response("the answer has no \"access\" field").to_string();
+        assert_eq!(
+            plain,
+            "The server's answer could not be used: the answer has no \"access\" field. Check the profile's paths and token field names."
+        );
     }
 
     #[test]

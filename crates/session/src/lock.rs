@@ -8,11 +8,12 @@
 //! waiting for it can be cancelled and never pins a thread) and given up after a timeout. The OS
 //! releases it when the holder exits or crashes.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::paths;
 
 /// A held refresh lock; released on drop.
 #[derive(Debug)]
@@ -47,13 +48,16 @@ pub async fn acquire(dir: &Path, profile: &str, timeout: Duration) -> Result<Ref
     let open_path = path.clone();
     let dir = dir.to_path_buf();
     let file = tokio::task::spawn_blocking(move || -> Result<File> {
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
-        OpenOptions::new()
+        // Private (0700 dir, 0600 file on Unix), and tightened when found looser.
+        paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
+        let file = paths::private_file_options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&open_path)
-            .map_err(|e| Error::io(&open_path, &e))
+            .map_err(|e| Error::io(&open_path, &e))?;
+        paths::make_private(&open_path).map_err(|e| Error::io(&open_path, &e))?;
+        Ok(file)
     })
     .await
     .map_err(|e| Error::internal(format!("lock task failed: {e}")))??;
@@ -115,14 +119,22 @@ pub fn read_signout_mark(dir: &Path, profile: &str) -> SignoutMark {
 
 /// Writes the profile's sign-out mark atomically (temporary file + rename).
 pub fn write_signout_mark(dir: &Path, profile: &str, mark: &str) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    paths::create_private_dir(dir).map_err(|e| Error::io(dir, &e))?;
     let path = signout_mark_file(dir, profile);
     let tmp = dir.join(format!(
         ".{profile}.signout.{}.{:x}",
         std::process::id(),
         fastrand::u64(..)
     ));
-    std::fs::write(&tmp, mark).map_err(|e| Error::io(&tmp, &e))?;
+    let written = paths::private_file_options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, mark.as_bytes()));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(&tmp, &e)
+    })?;
     std::fs::rename(&tmp, &path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(&path, &e)

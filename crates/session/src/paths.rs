@@ -4,8 +4,61 @@
 //! (`$XDG_DATA_HOME` or `~/.local/share` on Linux, `~/Library/Application Support` on macOS,
 //! `%APPDATA%` on Windows, each followed by the identifier). The profiles file is the
 //! tauri-plugin-store file `profiles.json` in it; refresh lock files go to `locks/`.
+//!
+//! On Unix these are private to the user: directories 0700, files 0600, created so
+//! ([`create_private_dir`], [`private_file_options`]) and tightened when found looser
+//! ([`make_private`]) — a profile may hold a proxy password, and the lock and sign-out mark
+//! files tell who is signed in where. Elsewhere the platform's per-user data directory rules.
 
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
+
+/// The mode of the data directory and its subdirectories.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// The mode of every file in the data directory.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and missing parents) with mode 0700 on Unix; an existing `dir` that is
+/// readable or writable by others is tightened to 0700 (parents that already exist are left
+/// alone).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, PRIVATE_DIR_MODE);
+    builder.create(dir)?;
+    make_private(dir)
+}
+
+/// Options that create a file with mode 0600 on Unix (the mode applies only when the file is
+/// created; pair with [`make_private`] for a file that may exist already).
+pub fn private_file_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
+    options
+}
+
+/// Removes group and other permissions from an existing file or directory (0755 → 0700,
+/// 0644 → 0600). A missing path is not an error. No-op outside Unix.
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
 
 /// The app identifier.
 pub const APP_IDENTIFIER: &str = "dev.tessera.desktop";
@@ -44,6 +97,31 @@ pub fn lock_dir(data_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn private_paths_are_created_and_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a").join("b");
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        let file = dir.join("f");
+        private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+            .unwrap();
+        assert_eq!(mode(&file), 0o600);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        make_private(&file).unwrap();
+        assert_eq!(mode(&file), 0o600);
+        make_private(&dir.join("missing")).unwrap();
+    }
 
     #[test]
     fn files_live_in_the_data_dir() {

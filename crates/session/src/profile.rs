@@ -251,7 +251,10 @@ impl Profile {
         }
         if let Some(proxy) = &self.proxy {
             Url::parse(proxy).map_err(|e| Error::InvalidProfile {
-                detail: format!("the proxy {proxy:?} is not a URL ({e})"),
+                detail: format!(
+                    "the proxy {:?} is not a URL ({e})",
+                    crate::redact::url_credentials(proxy)
+                ),
             })?;
         }
         Ok(())
@@ -317,19 +320,33 @@ impl Profile {
     }
 }
 
-/// Whether `host` is this machine (`localhost`, 127.0.0.0/8, ::1).
 /// The profile name an ad-hoc `--server URL` is known by (in the app and the CLI alike, so both
-/// find the same keyring entry): host and port, e.g. `127.0.0.1-8000`, `staging.example.com`.
+/// find the same keyring entry): a readable prefix (host and explicit port, e.g.
+/// `127.0.0.1-8000`, `staging.example.com`) and a hash of the whole base URL, e.g.
+/// `127.0.0.1-8000-3f2a9c01b7de`.
+///
+/// The hash (64-bit FNV-1a, folded to 48 bits, 12 hex digits) covers scheme, host, port (the
+/// scheme's default when none is given) and path, all as the URL parser normalised them, so
+/// `http://localhost:18086` and `https://localhost-18086/` (the same prefix) get different names,
+/// and so do two paths on one host: a session is bound to its base URL. Query and fragment are
+/// left out (no endpoint uses them). The name always passes
+/// [`crate::profiles_file::validate_profile_name`].
 pub fn ad_hoc_name(url: &Url) -> String {
-    let host = url
-        .host_str()
-        .unwrap_or("server")
-        .trim_matches(|c| c == '[' || c == ']');
+    const HASH_DIGITS: usize = 12;
+    let host = url.host_str().unwrap_or("server");
+    let key = format!(
+        "{}://{}:{}{}",
+        url.scheme(),
+        host,
+        url.port_or_known_default().map_or(0, u32::from),
+        url.path()
+    );
+    let readable_host = host.trim_matches(|c| c == '[' || c == ']');
     let raw = match url.port() {
-        Some(port) => format!("{host}-{port}"),
-        None => host.to_owned(),
+        Some(port) => format!("{readable_host}-{port}"),
+        None => readable_host.to_owned(),
     };
-    let name: String = raw
+    let prefix: String = raw
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
@@ -338,26 +355,44 @@ pub fn ad_hoc_name(url: &Url) -> String {
                 '-'
             }
         })
-        .take(64)
         .collect();
-    let name = name.trim_start_matches('.');
-    if name.is_empty() {
-        "server".to_owned()
-    } else {
-        name.to_owned()
-    }
+    let prefix = prefix.trim_start_matches('.');
+    let prefix: String = prefix.chars().take(64 - 1 - HASH_DIGITS).collect();
+    let prefix = if prefix.is_empty() { "server" } else { &prefix };
+    format!(
+        "{prefix}-{:0width$x}",
+        fnv1a_48(key.as_bytes()),
+        width = HASH_DIGITS
+    )
 }
 
+/// 64-bit FNV-1a, xor-folded to 48 bits: a stable, dependency-free name hash (not a security
+/// measure: names are not secrets and a collision needs a deliberately chosen second URL).
+fn fnv1a_48(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash ^ (hash >> 48)) & 0xffff_ffff_ffff
+}
+
+/// Whether the URL's host is this machine: `localhost` and `*.localhost` (RFC 6761; the
+/// transport resolves these names to 127.0.0.1 / ::1 itself, never through DNS),
+/// 127.0.0.0/8 and ::1.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
+        Some(Host::Domain(d)) => is_loopback_name(d),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
+}
+
+/// Whether a domain name is `localhost` or under it (`api.localhost`, `localhost.`), any case.
+pub fn is_loopback_name(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    d == "localhost" || d.ends_with(".localhost")
 }
 
 /// Refuses `http://` to a non-loopback host unless explicitly allowed.
@@ -405,16 +440,87 @@ mod tests {
         assert!(!reserved(&p, "/api/token/verify/"));
     }
 
+    fn name(url: &str) -> String {
+        ad_hoc_name(&Url::parse(url).unwrap())
+    }
+
     #[test]
     fn ad_hoc_names_are_valid_profile_names() {
-        for (url, name) in [
-            ("http://127.0.0.1:8000/", "127.0.0.1-8000"),
-            ("https://staging.example.com/api/", "staging.example.com"),
-            ("http://[::1]:9/", "--1-9"),
+        for (url, prefix) in [
+            ("http://127.0.0.1:8000/", "127.0.0.1-8000-"),
+            ("https://staging.example.com/api/", "staging.example.com-"),
+            ("http://[::1]:9/", "--1-9-"),
+            ("https://xn--bcher-kva.example/", "xn--bcher-kva.example-"),
+            (
+                "https://a-very-long-host-name-that-goes-on.and-on.and-on.example.com:65535/x/y/z/",
+                "a-very-long-host-name-that-goes-on.and-on.and-on.e",
+            ),
         ] {
-            let got = ad_hoc_name(&Url::parse(url).unwrap());
-            assert_eq!(got, name);
+            let got = name(url);
+            assert!(got.starts_with(prefix), "{url}: {got}");
             crate::profiles_file::validate_profile_name(&got).unwrap();
+        }
+    }
+
+    #[test]
+    fn ad_hoc_names_do_not_collide_across_scheme_host_port_and_path() {
+        for (a, b) in [
+            ("http://localhost:18086", "https://localhost-18086/"),
+            ("http://localhost:18086/", "https://localhost:18086/"),
+            ("https://h.example/", "https://h.example:8443/"),
+            ("https://h.example/", "http://h.example/"),
+            ("https://h.example/app/", "https://h.example/other/"),
+            ("https://h.example/app", "https://h.example/app/"),
+            ("https://h.example/", "https://h.example:80/"),
+            ("http://[::1]:9/", "http://--1:9/"),
+            ("https://a.b/", "https://a-b/"),
+        ] {
+            assert_ne!(name(a), name(b), "{a} and {b}");
+        }
+    }
+
+    #[test]
+    fn ad_hoc_names_are_stable_for_the_same_base_url() {
+        assert_eq!(
+            name("https://h.example/app/"),
+            name("https://h.example/app/")
+        );
+        // The same URL in other spellings the URL parser normalises.
+        assert_eq!(
+            name("HTTPS://H.Example:443/app/"),
+            name("https://h.example/app/")
+        );
+        assert_eq!(name("http://localhost:80/"), name("http://localhost/"));
+        assert_eq!(name("https://h.example"), name("https://h.example/"));
+        // Query and fragment are no part of the base URL the session is bound to.
+        assert_eq!(name("https://h.example/?x=1#y"), name("https://h.example/"));
+        assert_eq!(
+            name("http://127.0.0.1:8000/"),
+            name("http://127.0.0.1:8000")
+        );
+        // Pinned: the app and the CLI (and older and newer versions) must agree on it.
+        assert_eq!(
+            name("http://127.0.0.1:8000/"),
+            "127.0.0.1-8000-a224b92069e6"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ad_hoc_names_always_validate(
+            scheme in proptest::sample::select(vec!["http", "https"]),
+            host in "[a-z0-9][a-z0-9.-]{0,80}",
+            port in proptest::option::of(1u16..),
+            path in "(/[a-zA-Z0-9._~%-]{0,12}){0,4}/?",
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            if let Ok(url) = Url::parse(&format!("{scheme}://{host}{port}{path}")) {
+                let got = ad_hoc_name(&url);
+                proptest::prop_assert!(
+                    crate::profiles_file::validate_profile_name(&got).is_ok(),
+                    "{url} -> {got}"
+                );
+            }
         }
     }
 

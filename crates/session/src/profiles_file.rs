@@ -6,9 +6,12 @@
 //! file in the same directory and are renamed over the original, so a crash never leaves half a
 //! file. A file that does not parse is reported (with line and column) and never overwritten: a
 //! save over a corrupt file fails too, so nothing replaces it silently.
+//!
+//! On Unix the file, its lock file and its directory are private (0600/0700, see
+//! [`crate::paths`]): created so, and tightened on the next load or update when found looser.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::paths;
 use crate::profile::Profile;
 
 /// The settings file's content.
@@ -61,6 +65,7 @@ impl ProfilesFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(Error::io(path, &e)),
         };
+        tighten(path);
         Self::parse(path, &text)
     }
 
@@ -139,6 +144,25 @@ impl ProfilesFile {
     }
 }
 
+/// The directory a file of the data directory lives in.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Makes an existing settings file and its directory private again (found 0644/0755, e.g.
+/// written by an older version or by hand). Reading must not fail over this: a file we may
+/// not change is reported in the log.
+fn tighten(path: &Path) {
+    for target in [parent_dir(path), path.to_path_buf()] {
+        if let Err(e) = paths::make_private(&target) {
+            tracing::warn!(path = %target.display(), error = %e, "could not make a settings file private");
+        }
+    }
+}
+
 fn lock_path(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
@@ -149,11 +173,8 @@ fn lock_path(path: &Path) -> PathBuf {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
+    let dir = parent_dir(path);
+    paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -164,7 +185,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         fastrand::u64(..)
     ));
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        // Created 0600, so the renamed file is private too.
+        let mut f = paths::private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -183,17 +208,15 @@ pub(crate) struct FileLock {
 
 impl FileLock {
     pub(crate) fn acquire_blocking(path: &Path, timeout: Duration) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
-            }
-        }
-        let file = OpenOptions::new()
+        let dir = parent_dir(path);
+        paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
+        let file = paths::private_file_options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
             .map_err(|e| Error::io(path, &e))?;
+        paths::make_private(path).map_err(|e| Error::io(path, &e))?;
         let deadline = Instant::now() + timeout;
         loop {
             match fs4::FileExt::try_lock(&file) {

@@ -72,7 +72,9 @@ mod tests {
     fn escapes_what_a_terminal_would_obey() {
         let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{9b}2J \u{202e}txt.exe\u{2066}x\u{7f}";
         let shown = for_terminal(hostile);
-        for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{7f}'] {
+        for bad in [
+            '\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{7f}',
+        ] {
             assert!(!shown.contains(bad), "{shown:?} keeps {bad:?}");
         }
         assert_eq!(

@@ -4,10 +4,35 @@
 //! follows no redirect at all: reqwest re-sends the body on 307/308, and that body holds a
 //! password or a refresh token. The *api* client follows at most five redirects and only within
 //! the profile's origin, so a bearer token never leaves it. Both have connect and total timeouts
-//! (reqwest has none by default), trust the profile's CA in addition to the system roots (hostname
-//! verification stays on), use the profile's proxy, and refuse plain http to non-loopback hosts
-//! unless the profile allows it. Response bodies are read up to a size cap.
+//! (reqwest has none by default) and refuse plain http to non-loopback hosts unless the profile
+//! allows it. Response bodies are read up to a size cap.
+//!
+//! **Trust.** Certificates are checked against the operating system's trust store (read by
+//! rustls-native-certs: the platform store, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set) plus
+//! the profile's CA file, hostname verification on. The web PKI roots compiled into reqwest
+//! (webpki-roots) are never loaded, even when another crate of the build enables them: a CA the
+//! OS store removed or distrusts is not trusted here.
+//!
+//! **Proxies.** A loopback target (see [`crate::profile::is_loopback`]) is always reached
+//! directly, never through a proxy, so a password sent to `http://127.0.0.1:...` cannot be read
+//! by one: the clients of a loopback profile ignore the environment's proxies (`HTTP_PROXY`,
+//! `HTTPS_PROXY`, `ALL_PROXY`, ...) altogether, and the profile's `proxy` is used only for
+//! non-loopback URLs (e.g. a remote JWKS). A remote profile uses the profile's proxy if set, else
+//! the environment's, as reqwest reads them. The plain-http rule is the same with or without a
+//! proxy: `http://` to a remote host is refused (`insecure_url`) unless `allow_insecure_http`,
+//! and since loopback never uses a proxy, no plain-http request goes through one unless the
+//! profile allowed plain http. An https target goes through an `http://` proxy in a CONNECT
+//! tunnel, so the proxy sees the host name only.
+//!
+//! **`*.localhost`.** `localhost` and every name under it are this machine (RFC 6761): the
+//! clients resolve them to 127.0.0.1 and ::1 themselves (for the base URL's and the JWKS URL's
+//! host), never through the system resolver or DNS, so the plain-http exemption they get cannot
+//! send a password to whatever a resolver answers.
+//!
+//! **Reserved endpoints.** [`Transport::is_auth_url`] compares paths as a server would route
+//! them, not as typed: see [`routed_path`].
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,7 +41,7 @@ use reqwest::{redirect, Method};
 use url::{Origin, Url};
 
 use crate::error::{Error, Result};
-use crate::profile::{check_transport_security, Profile};
+use crate::profile::{check_transport_security, is_loopback, is_loopback_name, Profile};
 
 /// A fully read HTTP response.
 #[derive(Debug, Clone)]
@@ -40,7 +65,8 @@ pub struct Transport {
     origin: Origin,
     max_body: usize,
     /// The token endpoints' paths (obtain, refresh, verify, blacklist, registration) on the base
-    /// URL, without trailing slashes: computed once, compared with every request's target.
+    /// URL, as [`routed_path`] normalises them: computed once, compared with every request's
+    /// target.
     auth_paths: Vec<String>,
 }
 
@@ -71,6 +97,42 @@ impl Transport {
         }
         let origin = profile.base_url.origin();
         let allow_http = profile.allow_insecure_http;
+        let proxy = match &profile.proxy {
+            Some(proxy) => {
+                // Checked as reqwest would (scheme, syntax), then applied through `custom`.
+                reqwest::Proxy::all(proxy.as_str()).map_err(|e| Error::InvalidProfile {
+                    detail: format!(
+                        "the proxy {:?} cannot be used ({e})",
+                        crate::redact::url_credentials(proxy)
+                    ),
+                })?;
+                Some(Url::parse(proxy).map_err(|e| Error::InvalidProfile {
+                    detail: format!(
+                        "the proxy {:?} is not a URL ({e})",
+                        crate::redact::url_credentials(proxy)
+                    ),
+                })?)
+            }
+            None => None,
+        };
+        let loopback_base = is_loopback(&profile.base_url);
+        // The `*.localhost` names this profile talks to, pinned to this machine.
+        let pinned_names: Vec<String> = std::iter::once(&profile.base_url)
+            .chain(
+                profile
+                    .verification
+                    .as_ref()
+                    .and_then(|v| v.jwks_url.as_ref()),
+            )
+            .filter_map(|url| match url.host() {
+                Some(url::Host::Domain(d)) if is_loopback_name(d) => Some(d.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let loopback_addrs = [
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+        ];
         let build = |policy: redirect::Policy| -> Result<reqwest::Client> {
             let mut builder = reqwest::Client::builder()
                 .user_agent(USER_AGENT)
@@ -79,16 +141,26 @@ impl Transport {
                 .timeout(Duration::from_secs(profile.request_timeout_secs))
                 // A burst of requests must not leave hundreds of idle connections open (small
                 // servers stop accepting new ones at their connection limit).
-                .pool_max_idle_per_host(16);
+                .pool_max_idle_per_host(16)
+                // The OS store only: no bundled web PKI roots (whatever features are unified).
+                .tls_built_in_root_certs(false)
+                .tls_built_in_native_certs(true);
             for cert in &roots {
                 builder = builder.add_root_certificate(cert.clone());
             }
-            if let Some(proxy) = &profile.proxy {
-                let proxy =
-                    reqwest::Proxy::all(proxy.as_str()).map_err(|e| Error::InvalidProfile {
-                        detail: format!("the proxy {proxy:?} cannot be used ({e})"),
-                    })?;
-                builder = builder.proxy(proxy);
+            if loopback_base {
+                // No environment proxy for a loopback server (reqwest would use one).
+                builder = builder.no_proxy();
+            }
+            if let Some(proxy) = &proxy {
+                // Adding a proxy also switches the environment's off, as before.
+                let proxy = proxy.clone();
+                builder = builder.proxy(reqwest::Proxy::custom(move |target| {
+                    (!is_loopback(target)).then(|| proxy.clone())
+                }));
+            }
+            for name in &pinned_names {
+                builder = builder.resolve_to_addrs(name, &loopback_addrs);
             }
             builder
                 .build()
@@ -110,7 +182,11 @@ impl Transport {
             profile: profile.clone(),
             origin,
             max_body,
-            auth_paths: profile.auth_endpoint_paths(),
+            auth_paths: profile
+                .auth_endpoint_paths()
+                .iter()
+                .map(|p| routed_path(p))
+                .collect(),
         })
     }
 
@@ -151,11 +227,12 @@ impl Transport {
     }
 
     /// Whether `url` (a resolved request target) is one of the profile's token endpoints. Only
-    /// the path is compared, trailing slashes and the query aside: combine with [`Self::resolve`],
-    /// which keeps other origins out.
+    /// the path is compared, as the server would route it ([`routed_path`]: decoded, dot
+    /// segments resolved, empty segments and trailing slashes dropped), the query aside: combine
+    /// with [`Self::resolve`], which keeps other origins out.
     pub fn is_auth_url(&self, url: &Url) -> bool {
-        let path = url.path().trim_end_matches('/');
-        self.auth_paths.iter().any(|p| p == path)
+        let path = routed_path(url.path());
+        self.auth_paths.contains(&path)
     }
 
     /// POSTs a JSON body to an authentication endpoint. No redirect is followed.
@@ -278,6 +355,60 @@ impl Transport {
             url,
         })
     }
+}
+
+/// A URL path as a server would route it, for comparing it with a token endpoint's path.
+///
+/// Conservative on purpose: a path that routes to a token endpoint under any plausible
+/// normalisation must compare equal to it. So the path is percent-decoded once (every `%XX`,
+/// hex digits in either case, `%2F` included: a WSGI server decodes `PATH_INFO` once before
+/// Django routes it), then split on `/` with empty segments (`//`, a trailing slash) and `.`
+/// dropped and `..` removing the previous segment (as reverse proxies and URL normalisers do),
+/// and joined again with a leading `/`. Not done: a second decoding (`%2574` stays `%74`, which
+/// Django does not route as `t`) and case folding (Django paths are case-sensitive).
+pub fn routed_path(path: &str) -> String {
+    let decoded = percent_decode(path.as_bytes());
+    let decoded = String::from_utf8_lossy(&decoded);
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// Decodes every `%XX` once; a `%` not followed by two hex digits is kept as it is.
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).copied().and_then(hex),
+                input.get(i + 2).copied().and_then(hex),
+            ) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
 }
 
 fn too_big(max: usize) -> Error {
@@ -429,6 +560,50 @@ mod tests {
                 reserved,
                 "{target}"
             );
+        }
+    }
+
+    #[test]
+    fn reserved_paths_are_compared_as_the_server_routes_them() {
+        let mut profile = Profile::from_base_url("https://api.example.com/").unwrap();
+        profile.registration_path = Some("/api/register/".into());
+        let t = Transport::new(&profile, 1 << 20).unwrap();
+        let is_auth = |target: &str| t.is_auth_url(&t.resolve(target).unwrap());
+        for target in [
+            // percent-encoded letters (Django decodes the path once before routing)
+            "/api/%74oken/",
+            "/api/%74%6F%6B%65%6E/",
+            "/api/%74%6f%6b%65%6e/refresh/",
+            "/%61pi/token/verify/",
+            "/api/token%2Fblacklist/",
+            "/api/regist%65r",
+            // dot segments, plain and encoded
+            "/api/x/../token/",
+            "/api/./token/refresh/",
+            "/api/x/%2e%2e/token/",
+            "/api/x/%2E%2E/token/",
+            "/api/%2e/token/",
+            "/../api/token/",
+            // duplicate slashes anywhere
+            "/api//token/",
+            "//api/token/",
+            "/api/token//refresh/",
+            "https://api.example.com//api//token/",
+        ] {
+            assert!(is_auth(target), "{target} must be reserved");
+        }
+        for target in [
+            // decoded once only: %2574 is `%74` on the server, not `t`
+            "/api/%2574oken/",
+            // Django's paths are case-sensitive
+            "/API/token/",
+            "/api/Token/",
+            "/api/%54oken/",
+            "/api/token/refresh/x/",
+            "/api/x/token/",
+            "/api/tok%20en/",
+        ] {
+            assert!(!is_auth(target), "{target} must not be reserved");
         }
     }
 
