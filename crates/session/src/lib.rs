@@ -7,6 +7,7 @@
 //! ([`Error::code`]); [`SessionEvent`]s report what happened. No module logs a token or a
 //! password.
 
+mod auto_refresh;
 pub mod claims;
 pub mod clock;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod profiles_file;
 mod proptests;
 pub mod redact;
 pub mod refresh;
+mod renewal;
 pub mod request;
 mod revoke;
 pub mod sanitize;

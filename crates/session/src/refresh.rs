@@ -15,11 +15,15 @@
 //!   cancelled cannot abort it between "server rotated the refresh token" and "new token stored".
 //!   The new tokens are persisted before the lock is released and before anyone uses them; if
 //!   the keyring refuses them, the session ends (`session_expired`, with the keyring's reason)
-//!   rather than living on in memory with a stale keyring entry.
+//!   rather than living on in memory with a stale keyring entry. What is done with a renewal
+//!   (stored before verification, handed to a sign-out, or blacklisted) is `renewal.rs`.
 //! * Failures: 401/400 end the session (keyring cleared). Network errors, timeouts, 429 and 5xx
-//!   keep it, with a bounded number of jittered retries that honour `Retry-After`.
+//!   keep it, with a bounded number of jittered retries that honour `Retry-After`; a longer
+//!   `Retry-After` is remembered, and no refresh of this process asks again before it.
+//! * Sign-out: a refresh reads the sign-out mark and epoch when it takes the lock and never
+//!   retries, stores or installs once a sign-out began.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -28,16 +32,11 @@ use crate::claims::Claims;
 use crate::clock::unix_millis;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
-use crate::lock::{self, SignoutMark};
-use crate::revoke;
-use crate::secret::RefreshToken;
-use crate::session::{stored_pair, Active, Inner};
-use crate::transport::HttpResponse;
-use crate::vault::{HeldLock, StoredSession};
-use crate::wire::{
-    parse_error_body, parse_token_response, retry_after, secret_json_body, server_date,
-    TokenResponse,
-};
+use crate::lock;
+use crate::renewal::{accept_renewal, end_session, reject_renewed, signed_out_meanwhile, Start};
+use crate::session::{Active, Inner};
+use crate::vault::HeldLock;
+use crate::wire::{parse_error_body, retry_after, secret_json_body};
 
 /// Retries of a transiently failed refresh.
 #[derive(Debug, Clone)]
@@ -211,21 +210,6 @@ pub(crate) async fn ensure_fresh(
         .map_err(|e| Error::internal(format!("the refresh task failed: {e}")))?
 }
 
-/// What a refresh knew about sign-outs when it took the lock.
-struct Start {
-    mark: SignoutMark,
-    epoch: u64,
-}
-
-impl Start {
-    /// The current sign-out mark, when a sign-out began since the start (in any process).
-    fn signed_out_since(&self, inner: &Inner) -> Option<SignoutMark> {
-        let mark = lock::read_signout_mark(&inner.lock_dir, &inner.name);
-        let epoch = inner.read_state().signout_epoch;
-        (mark != self.mark || epoch != self.epoch).then_some(mark)
-    }
-}
-
 async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> {
     tracing::debug!(profile = %inner.name, ?trigger, "refresh wanted");
     let held: HeldLock =
@@ -303,12 +287,6 @@ async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> 
         current = adopted;
     }
     call_refresh_endpoint(inner, current, &held, &start).await
-}
-
-fn signed_out_meanwhile() -> Error {
-    Error::LoginRequired {
-        reason: "signed out while the session was being renewed".to_owned(),
-    }
 }
 
 async fn call_refresh_endpoint(
@@ -415,305 +393,6 @@ async fn call_refresh_endpoint(
             return Err(error);
         }
         tokio::time::sleep(delay).await;
-    }
-}
-
-/// The token fields of a refresh answer: the profile's, else the two spellings Django views
-/// use (`access`/`refresh`, `access_token`/`refresh_token`) — a custom login view often
-/// answers with one and simplejwt's refresh view with the other, and a rotated refresh token
-/// must not be lost to a naming difference.
-fn parse_renewal(profile: &crate::profile::Profile, body: &[u8]) -> Result<TokenResponse> {
-    if profile.sliding {
-        return parse_token_response(body, profile.response_access_field(), None, false);
-    }
-    let configured = (
-        profile.access_field.as_str(),
-        profile.refresh_field.as_str(),
-    );
-    let mut first_error = None;
-    let mut without_refresh = None;
-    for (access, refresh) in [
-        configured,
-        ("access", "refresh"),
-        ("access_token", "refresh_token"),
-    ] {
-        match parse_token_response(body, access, Some(refresh), false) {
-            Ok(tokens) if tokens.refresh.is_some() => return Ok(tokens),
-            Ok(tokens) => {
-                without_refresh.get_or_insert(tokens);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match (without_refresh, first_error) {
-        (Some(tokens), _) => Ok(tokens),
-        (None, Some(e)) => Err(e),
-        (None, None) => Err(Error::bad_response("the refresh answer holds no token")),
-    }
-}
-
-/// Takes a 200 from the refresh endpoint. From the moment it parses, the server may have
-/// rotated: the new refresh token is stored before anything else can fail (verification, a
-/// JWKS fetch, the clock), or blacklisted when it must be rejected — never dropped. A sign-out
-/// that began meanwhile wins: the tokens are handed to it (stored for the sign-out waiting for
-/// the lock to blacklist) or blacklisted here. Returns whether the refresh token rotated.
-async fn accept_renewal(
-    inner: &Arc<Inner>,
-    current: &Active,
-    response: &HttpResponse,
-    (sent_ms, received_ms): (i64, i64),
-    held: &HeldLock,
-    start: &Start,
-) -> Result<bool> {
-    let profile = &inner.profile;
-    let tokens = parse_renewal(profile, &response.body)?;
-    let rotated = tokens.refresh.is_some();
-    let refresh = tokens.refresh.or_else(|| current.refresh.clone());
-    let iat = match crate::claims::decode_unverified(
-        tokens.access.expose_secret(),
-        &profile.user_id_claim,
-    ) {
-        Ok(claims) => claims.iat,
-        Err(e) => return Err(reject_renewed(inner, refresh.as_ref(), e, held).await),
-    };
-    let date_ms = server_date(&response.headers).map(unix_millis);
-    let offset_ms =
-        estimate_offset_ms(iat, date_ms, sent_ms, received_ms).unwrap_or(current.offset_ms);
-    let stored = stored_pair(
-        &inner.transport,
-        &tokens.access,
-        refresh.as_ref(),
-        offset_ms,
-        inner.verifier.is_none(),
-    );
-    if let Some(mark) = start.signed_out_since(inner) {
-        return Err(
-            hand_over_to_signout(inner, Some(&stored), refresh.as_ref(), &mark, held).await,
-        );
-    }
-    if let Err(error) = persist(inner, &stored, held).await {
-        return Err(end_unsaved_session(inner, &error, refresh.as_ref(), held).await);
-    }
-    if let Some(mark) = start.signed_out_since(inner) {
-        return Err(hand_over_to_signout(inner, None, refresh.as_ref(), &mark, held).await);
-    }
-    let fresh = match inner
-        .accept_checked(tokens.access, refresh.clone(), offset_ms, true, true)
-        .await
-    {
-        Ok(fresh) => fresh,
-        Err(e) if e.is_transient() => {
-            // Kept, unverified, in the keyring: whoever reads it next verifies it.
-            tracing::warn!(profile = %inner.name, code = e.code(), "renewed tokens stored; their verification has to wait");
-            return Err(e);
-        }
-        Err(e) => return Err(reject_renewed(inner, refresh.as_ref(), e, held).await),
-    };
-    if inner.verifier.is_some() {
-        let _ = inner
-            .vault
-            .save_held(
-                &inner.name,
-                &fresh.to_stored(&inner.transport, true),
-                Some(held),
-            )
-            .await;
-    }
-    let expires = fresh.access_claims.exp;
-    if !inner.install_unless_signed_out(fresh, start.epoch) {
-        return Err(signed_out_meanwhile());
-    }
-    inner.emit(SessionEvent::Refreshed {
-        profile: inner.name.clone(),
-        rotated,
-        by_other_process: false,
-        access_expires_at: expires,
-    });
-    Ok(rotated)
-}
-
-/// A sign-out began while the server was renewing. When it is still waiting for the lock, the
-/// renewed pair is stored (`unstored`, if not yet) for it to find and blacklist; when it went
-/// ahead without the lock, the renewed refresh token is blacklisted here and the keyring
-/// cleared. Either way this process forgets the session.
-async fn hand_over_to_signout(
-    inner: &Inner,
-    unstored: Option<&StoredSession>,
-    refresh: Option<&RefreshToken>,
-    mark: &SignoutMark,
-    held: &HeldLock,
-) -> Error {
-    inner.end(Some(signed_out_meanwhile()));
-    if mark.is_waiting() {
-        let stored = match unstored {
-            Some(stored) => persist(inner, stored, held).await.is_ok(),
-            None => true,
-        };
-        // Still waiting once they are stored? Then the sign-out finds them after this lock.
-        let still_waiting = lock::read_signout_mark(&inner.lock_dir, &inner.name) == *mark;
-        if stored && still_waiting {
-            tracing::info!(profile = %inner.name, "signed out during a refresh; the renewed tokens are left to the sign-out");
-            return signed_out_meanwhile();
-        }
-    }
-    discard_renewed(inner, refresh, held).await;
-    signed_out_meanwhile()
-}
-
-/// Blacklists a renewed refresh token this process cannot keep, and clears the keyring.
-async fn discard_renewed(inner: &Inner, refresh: Option<&RefreshToken>, held: &HeldLock) {
-    if let (Some(token), false) = (refresh, inner.profile.sliding) {
-        let revoked = match revoke::issuer_of(inner, None) {
-            Ok(issuer) => {
-                revoke::blacklist(inner, &issuer, token, inner.options.logout_timeout).await
-            }
-            Err(e) => Err(e.code().to_owned()),
-        };
-        match revoked {
-            Ok(()) => tracing::info!(profile = %inner.name, "renewed refresh token blacklisted"),
-            Err(why) => {
-                tracing::warn!(profile = %inner.name, %why, "could not blacklist the renewed refresh token")
-            }
-        }
-    }
-    if let Err(e) = inner.vault.clear_held(&inner.name, Some(held)).await {
-        tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring");
-    }
-}
-
-/// The server renewed the session but its tokens cannot be used (not a JWT, failed
-/// verification, already expired): the renewed refresh token is blacklisted, the keyring
-/// cleared, and the session ends with `error` (its own code).
-async fn reject_renewed(
-    inner: &Inner,
-    refresh: Option<&RefreshToken>,
-    error: Error,
-    held: &HeldLock,
-) -> Error {
-    tracing::warn!(profile = %inner.name, code = error.code(), "renewed tokens rejected; blacklisting them and ending the session");
-    discard_renewed(inner, refresh, held).await;
-    inner.expire(error)
-}
-
-/// Stores new tokens; retried once.
-async fn persist(inner: &Inner, stored: &StoredSession, held: &HeldLock) -> Result<()> {
-    match inner.vault.save_held(&inner.name, stored, Some(held)).await {
-        Ok(()) => Ok(()),
-        Err(first) => {
-            tracing::warn!(profile = %inner.name, code = first.code(), "storing refreshed tokens failed; retrying");
-            inner.vault.save_held(&inner.name, stored, Some(held)).await
-        }
-    }
-}
-
-/// Ends the session when the refreshed tokens could not be stored. Keeping them in memory only
-/// would leave the keyring with the old refresh token (already blacklisted under rotation), so
-/// every other process, and this one after a restart, would fail later and less clearly; the user
-/// is asked to sign in now instead, with the keyring's reason. The renewed refresh token is
-/// blacklisted (nobody will ever hold it) and the stale entry removed if the keyring lets us.
-async fn end_unsaved_session(
-    inner: &Inner,
-    error: &Error,
-    refresh: Option<&RefreshToken>,
-    held: &HeldLock,
-) -> Error {
-    tracing::warn!(profile = %inner.name, code = error.code(), "refreshed tokens could not be stored; ending the session");
-    discard_renewed(inner, refresh, held).await;
-    let detail = match error {
-        Error::KeyringUnavailable { detail } => detail.clone(),
-        other => other.to_string(),
-    };
-    inner.expire(Error::SessionExpired {
-        reason: format!("the renewed tokens could not be saved in the system keyring: {detail}"),
-    })
-}
-
-/// Ends the session after the server refused it: keyring cleared, event sent.
-async fn end_session(inner: &Inner, reason: &str, held: &HeldLock) -> Error {
-    if let Err(e) = inner.vault.clear_held(&inner.name, Some(held)).await {
-        tracing::warn!(profile = %inner.name, code = e.code(), "could not clear the keyring after the session ended");
-    }
-    inner.expire(Error::SessionExpired {
-        reason: reason.to_owned(),
-    })
-}
-
-/// The longest the background refresher waits between attempts after failures.
-const MAX_LOOP_BACKOFF: Duration = Duration::from_secs(600);
-
-/// The background refresher behind `Session::spawn_auto_refresh`. After a transient failure it
-/// waits longer each time (from `auto_refresh_max_nap`, doubling, at most ten minutes, with
-/// jitter) and never before a `Retry-After` the server gave; waits are measured on the injected
-/// clock and slept in naps of at most `auto_refresh_max_nap`, so a sleep/wake is noticed.
-pub(crate) async fn auto_refresh_loop(inner: Weak<Inner>) {
-    let mut failures = 0u32;
-    let mut next_try_ms: Option<i64> = None;
-    loop {
-        let Some(strong) = inner.upgrade() else {
-            return;
-        };
-        let max_nap = strong.options.auto_refresh_max_nap;
-        let snapshot = {
-            let state = strong.read_state();
-            state.active.as_ref().map(|a| {
-                (
-                    refresh_at_ms(&a.access_claims, strong.profile.refresh_margin()),
-                    a.offset_ms,
-                    state.generation,
-                    state.flights,
-                )
-            })
-        };
-        let Some((refresh_at, offset_ms, generation, flights)) = snapshot else {
-            return;
-        };
-        let now_server = strong.server_now_ms(offset_ms);
-        let mut due_in = refresh_at.map(|at| at.saturating_sub(now_server));
-        if let Some(next) = next_try_ms {
-            let wait = next.saturating_sub(strong.now_ms());
-            if wait > 0 {
-                due_in = Some(due_in.map_or(wait, |d| d.max(wait)));
-            }
-        }
-        match due_in {
-            Some(ms) if ms <= 0 => {
-                match ensure_fresh(&strong, generation, flights, Trigger::Expiring).await {
-                    Ok(()) => {
-                        failures = 0;
-                        next_try_ms = None;
-                    }
-                    Err(e) if e.needs_login() => return,
-                    Err(_) => {
-                        failures = failures.saturating_add(1);
-                        let backoff = max_nap
-                            .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
-                            .min(MAX_LOOP_BACKOFF.max(max_nap));
-                        let jittered = backoff / 2
-                            + Duration::from_millis(fastrand::u64(
-                                ..=(backoff / 2).as_millis() as u64,
-                            ));
-                        let mut until = strong.now_ms().saturating_add(
-                            i64::try_from(jittered.as_millis()).unwrap_or(i64::MAX),
-                        );
-                        if let Some(not_before) = strong.read_state().refresh_not_before_ms {
-                            until = until.max(not_before);
-                        }
-                        next_try_ms = Some(until);
-                        drop(strong);
-                        tokio::time::sleep(max_nap).await;
-                    }
-                }
-            }
-            other => {
-                drop(strong);
-                let nap = other.map_or(max_nap, |ms| {
-                    Duration::from_millis(ms.unsigned_abs()).min(max_nap)
-                });
-                tokio::time::sleep(nap).await;
-            }
-        }
     }
 }
 

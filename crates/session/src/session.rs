@@ -593,7 +593,9 @@ impl Session {
     /// returned handle is dropped or the session ends.
     pub fn spawn_auto_refresh(&self) -> AutoRefresh {
         AutoRefresh {
-            task: tokio::spawn(refresh::auto_refresh_loop(Arc::downgrade(&self.inner))),
+            task: tokio::spawn(crate::auto_refresh::auto_refresh_loop(Arc::downgrade(
+                &self.inner,
+            ))),
         }
     }
 }
