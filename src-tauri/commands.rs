@@ -254,7 +254,7 @@ pub async fn profile_save<R: Runtime>(
     // token of the old server is ever sent to the new one.
     if let Some(old) = previous_name.as_deref() {
         if let Ok(session) = state.session(&app, old).await {
-            match session.sign_out_if_moved(&profile).await {
+            match session.sign_out_if_moved(&profile.base_url).await {
                 Ok(Some(_)) => state.forget(old).await,
                 Ok(None) => {}
                 Err(error) => tracing::warn!(

@@ -94,10 +94,7 @@ async fn run(cli: &Cli) -> CliResult<u8> {
             },
         ) => {
             // A new server: sign out at the old one first, so its token never reaches the new.
-            let mut edited = tessera_session::ProfilesFile::load(&context.profiles_path())?
-                .get(name)?
-                .clone();
-            edited.base_url = tessera_session::Profile::from_base_url(url)
+            let new_base_url = tessera_session::Profile::from_base_url(url)
                 .map_err(|e| CliError::usage(format!("--url {url:?}: {e}")))?
                 .base_url;
             let profile = tessera_session::ProfilesFile::load(&context.profiles_path())?
@@ -105,7 +102,7 @@ async fn run(cli: &Cli) -> CliResult<u8> {
                 .clone();
             let outcome = match context.open(name, profile, cli.verbose) {
                 Ok(opened) => {
-                    let outcome = opened.session.sign_out_if_moved(&edited).await;
+                    let outcome = opened.session.sign_out_if_moved(&new_base_url).await;
                     opened.close().await;
                     outcome.map_err(|e| e.code().to_owned())
                 }

@@ -240,16 +240,7 @@ async fn refresh_under_lock(inner: &Arc<Inner>, trigger: Trigger) -> Result<()> 
         }
         let unverified = !stored.verified;
         let refresh = stored.refresh.clone();
-        let adopted = match inner
-            .accept_checked(
-                stored.access,
-                stored.refresh,
-                stored.offset_ms,
-                unverified,
-                false,
-            )
-            .await
-        {
+        let adopted = match inner.accept_stored(stored).await {
             Ok(adopted) => adopted,
             // A renewal stored before it could be verified that now fails verification.
             Err(e) if unverified && !e.is_transient() => {

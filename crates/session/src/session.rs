@@ -241,24 +241,11 @@ impl Inner {
         })
     }
 
-    /// Decodes a token pair into an [`Active`]. `verify` is set for tokens that have just come
-    /// from the server (sign-in, refresh): they are then checked against the profile's key when
-    /// one is configured, and their access token must carry an `exp` that is still ahead — an
-    /// access token without one could never be renewed on time, and one that arrives expired
-    /// would be refreshed again at once, forever.
-    pub(crate) async fn accept_tokens(
-        &self,
-        access: AccessToken,
-        refresh: Option<RefreshToken>,
-        offset_ms: i64,
-        verify: bool,
-    ) -> Result<Active> {
-        self.accept_checked(access, refresh, offset_ms, verify, verify)
-            .await
-    }
-
-    /// [`Inner::accept_tokens`] with the two checks apart: the signature (tokens from the
-    /// server, or stored before they were verified) and freshness (tokens just issued).
+    /// Decodes a token pair into an [`Active`]. With `verify` (tokens from the server, or stored
+    /// before they were verified) they are checked against the profile's key when one is
+    /// configured. With `require_fresh` (tokens just issued) the access token must carry an
+    /// `exp` that is still ahead — one without could never be renewed on time, and one that
+    /// arrives expired would be refreshed again at once, forever.
     pub(crate) async fn accept_checked(
         &self,
         access: AccessToken,
@@ -353,6 +340,19 @@ impl Inner {
             refresh_claims,
             offset_ms,
         })
+    }
+
+    /// Decodes a stored pair; a pair stored before it was verified is verified now.
+    pub(crate) async fn accept_stored(&self, stored: StoredSession) -> Result<Active> {
+        let verify = !stored.verified;
+        self.accept_checked(
+            stored.access,
+            stored.refresh,
+            stored.offset_ms,
+            verify,
+            false,
+        )
+        .await
     }
 
     /// Makes `active` the current tokens unless a sign-out began since `epoch` was read
@@ -577,12 +577,15 @@ impl Session {
         signin::logout(&self.inner).await
     }
 
-    /// Call before saving `edited` over this session's profile: when the edit points the
-    /// profile at another server (base URL), the stored session is signed out first — its
-    /// refresh token blacklisted at the server that issued it — and the outcome returned, so
-    /// that no token is ever sent to the new server. `None` when the server is unchanged.
-    pub async fn sign_out_if_moved(&self, edited: &Profile) -> Result<Option<LogoutOutcome>> {
-        if edited.base_url == self.inner.profile.base_url {
+    /// Call before a profile edit that sets the base URL to `new_base_url` is saved: when that
+    /// is another server, the stored session is signed out first — its refresh token
+    /// blacklisted at the server that issued it — and the outcome returned, so that no token is
+    /// ever sent to the new server. `None` when the server is unchanged.
+    pub async fn sign_out_if_moved(
+        &self,
+        new_base_url: &url::Url,
+    ) -> Result<Option<LogoutOutcome>> {
+        if *new_base_url == self.inner.profile.base_url {
             return Ok(None);
         }
         signin::logout(&self.inner).await.map(Some)

@@ -108,7 +108,7 @@ async fn accept_obtain_response(
     let date_ms = server_date(&response.headers).map(unix_millis);
     let offset_ms = estimate_offset_ms(iat, date_ms, sent_ms, received_ms).unwrap_or(0);
     let active = inner
-        .accept_tokens(tokens.access, tokens.refresh, offset_ms, true)
+        .accept_checked(tokens.access, tokens.refresh, offset_ms, true, true)
         .await?;
     {
         let _gate = inner.gate.lock().await;
@@ -253,16 +253,7 @@ pub(crate) async fn restore(inner: &Arc<Inner>, refresh_if_due: bool) -> Result<
         return Err(error);
     }
     let unverified = !stored.verified;
-    let active = match inner
-        .accept_checked(
-            stored.access,
-            stored.refresh,
-            stored.offset_ms,
-            unverified,
-            false,
-        )
-        .await
-    {
+    let active = match inner.accept_stored(stored).await {
         Ok(active) => active,
         Err(e) if e.is_transient() => return Err(e),
         Err(e) if read_only => {

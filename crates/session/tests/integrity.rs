@@ -280,13 +280,21 @@ async fn an_edit_to_another_server_signs_out_at_the_old_one_first() {
     let s = rig.logged_in().await;
     let other = Rotator::start(RotatorConfig::default(), rig.clock.clone()).await;
     let mut edited = rig.profile.clone();
-    assert!(s.sign_out_if_moved(&edited).await.unwrap().is_none());
+    assert!(s
+        .sign_out_if_moved(&edited.base_url)
+        .await
+        .unwrap()
+        .is_none());
     assert!(
         s.status().signed_in,
         "an edit on the same server signed out"
     );
     edited.base_url = url::Url::parse(&other.base_url).unwrap();
-    let outcome = s.sign_out_if_moved(&edited).await.unwrap().unwrap();
+    let outcome = s
+        .sign_out_if_moved(&edited.base_url)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(outcome.server_revoked, "{outcome:?}");
     assert_eq!(rig.server.live_refresh_tokens(), 0);
     assert_eq!(other.state.blacklist_ok.load(Ordering::SeqCst), 0);
