@@ -3,6 +3,7 @@
 //! so a tester can launch it straight at staging. Unknown arguments are reported, not fatal:
 //! launchers and WebDriver add their own.
 
+use tessera_session::Launch;
 use url::Url;
 
 /// What the command line asked for.
@@ -54,15 +55,12 @@ impl LaunchOptions {
         options
     }
 
-    /// The profile name a `--server` URL is saved under: `--profile`, or the name the CLI
-    /// would use for the same URL (so both share the keyring entry).
-    pub fn server_profile_name(&self) -> Option<String> {
-        let url = self.server.as_ref()?;
-        Some(
-            self.profile
-                .clone()
-                .unwrap_or_else(|| tessera_session::profile::ad_hoc_name(url)),
-        )
+    /// The launch as the engine resolves it.
+    pub fn launch(&self) -> Launch {
+        Launch {
+            profile: self.profile.clone(),
+            server: self.server.clone(),
+        }
     }
 }
 
@@ -83,13 +81,13 @@ mod tests {
             Some("https://api.example.com/")
         );
         assert!(o.problems.is_empty());
-        assert_eq!(o.server_profile_name().as_deref(), Some("staging"));
+        assert_eq!(o.launch().server_profile_name().as_deref(), Some("staging"));
     }
 
     #[test]
     fn names_an_ad_hoc_server_after_host_and_port() {
         let o = parse(&["--server", "http://127.0.0.1:8000/"]);
-        let name = o.server_profile_name().unwrap_or_default();
+        let name = o.launch().server_profile_name().unwrap_or_default();
         assert!(name.starts_with("127.0.0.1-8000-"), "{name}");
         assert_eq!(
             Some(name),

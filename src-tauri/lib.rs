@@ -1,11 +1,13 @@
 //! The Tessera desktop shell: a thin Tauri layer over the Tauri-free session engine.
 //!
-//! Commands live in [`commands`], each a few lines that call one engine API and map the error
-//! to `{code, message}`. No request, refresh or keyring logic belongs here.
+//! Commands live in [`commands`], each a few lines over the engine's `Workspace` that map
+//! arguments, the answer ([`models`]) and the error ([`error`], `{code, message}`). No profile,
+//! request, refresh or keyring logic belongs here.
 
 pub mod commands;
 pub mod error;
 pub mod launch;
+pub mod models;
 pub mod state;
 pub mod updates;
 mod webkit;
@@ -29,7 +31,6 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::app_info,
             commands::app_ready,
             commands::app_start,
-            commands::profile_list,
             commands::profile_save,
             commands::profile_delete,
             commands::profile_select,
@@ -37,7 +38,6 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::session_login,
             commands::session_register,
             commands::session_status,
-            commands::session_user,
             commands::session_request,
             commands::session_logout,
             commands::update_status,
@@ -57,15 +57,9 @@ pub fn app_state(
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
     webkit::before_start();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                // The updater plugin logs a failed check as an error; the check is quiet by
-                // design (offline is normal), and `updates` reports real failures itself.
-                .unwrap_or_else(|_| "warn,tauri_plugin_updater=off".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The updater plugin logs a failed check as an error; the check is quiet by design
+    // (offline is normal), and `updates` reports real failures itself.
+    tessera_session::logging::init("warn,tauri_plugin_updater=off");
     let launch = LaunchOptions::parse(
         std::env::args_os()
             .skip(1)
@@ -87,7 +81,9 @@ pub fn run() -> ExitCode {
             let data_dir = app.path().app_data_dir()?;
             let store: Arc<dyn SecretStore> =
                 Arc::new(KeyringStore::new(&app.config().identifier)?);
-            app.manage(app_state(data_dir, store, launch));
+            let state = app_state(data_dir, store, launch);
+            state.attach(app.handle());
+            app.manage(state);
             if let Some(window) = app.get_webview_window("main") {
                 window_state::track(&window);
             }

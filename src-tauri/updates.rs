@@ -102,7 +102,7 @@ pub fn spawn_startup_check<R: Runtime>(app: &AppHandle<R>) {
             Ok(Some(found)) => tracing::info!(version = %found.version, "update available"),
             Ok(None) => tracing::debug!("no update"),
             // Quiet by design: offline, a proxy or GitHub being down is not the user's problem.
-            Err(error) => tracing::debug!(code = %error.code, "update check failed"),
+            Err(error) => tracing::debug!(code = error.code(), "update check failed"),
         }
         if let (Some(store), Ok(now)) = (store, now.duration_since(UNIX_EPOCH)) {
             store.set(LAST_CHECK_KEY, now.as_secs());
@@ -134,7 +134,10 @@ pub async fn download<R: Runtime>(app: &AppHandle<R>) -> CommandResult<(Update, 
     let update = app
         .try_state::<PendingUpdate>()
         .and_then(|pending| pending.get())
-        .ok_or_else(|| CommandError::new("no_update", "No update is waiting to be installed."))?;
+        .ok_or_else(|| CommandError::Update {
+            code: "no_update",
+            message: "No update is waiting to be installed.".to_owned(),
+        })?;
     let bytes = update.download(|_, _| {}, || {}).await.map_err(to_error)?;
     Ok((update, bytes))
 }
@@ -164,7 +167,7 @@ fn to_error(error: tauri_plugin_updater::Error) -> CommandError {
         "update_network" => format!("Could not reach the update server: {error}"),
         _ => format!("The update failed: {error}"),
     };
-    CommandError::new(code, message)
+    CommandError::Update { code, message }
 }
 
 #[cfg(test)]

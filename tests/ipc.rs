@@ -112,7 +112,6 @@ async fn no_command_ever_returns_a_token() {
     )
     .unwrap_err();
     assert_eq!(bad_name["code"], "invalid_profile", "{bad_name}");
-    call("profile_list", json!({})).unwrap();
     call("profile_select", json!({ "name": "it" })).unwrap();
     call("profile_test", json!({ "profile": profile })).unwrap();
 
@@ -128,21 +127,28 @@ async fn no_command_ever_returns_a_token() {
         "a failed sign-in wrote to the keyring"
     );
 
-    let status = call(
+    // One round trip signs in and says who is signed in (the profile's "me" endpoint).
+    let signed_in = call(
         "session_login",
         json!({ "profile": "it", "login": user, "password": password }),
     )
     .unwrap();
+    assert_eq!(signed_in["status"]["signed_in"], true, "{signed_in}");
+    assert_eq!(
+        signed_in["user"]["display"],
+        format!("Signed in as {user}"),
+        "{signed_in}"
+    );
+    let status = call("session_status", json!({ "profile": "it" })).unwrap();
     assert_eq!(status["signed_in"], true, "{status}");
-    call("session_status", json!({ "profile": "it" })).unwrap();
-    let who = call("session_user", json!({ "profile": "it" })).unwrap();
-    assert_eq!(who["display"], format!("Signed in as {user}"));
     let hello = call(
         "session_request",
         json!({ "profile": "it", "method": "GET", "path": "/api/hello/", "body": null }),
     )
     .unwrap();
     assert_eq!(hello["status"], 200, "{hello}");
+    // The answer carries the session's state: no second round trip for the status.
+    assert_eq!(hello["session"]["signed_in"], true, "{hello}");
     let echo = call("session_request", json!({ "profile": "it", "method": "POST", "path": "/api/echo/", "body": "{\"a\": [1, 2]}" })).unwrap();
     assert!(echo["body"].as_str().unwrap().contains("\"a\""), "{echo}");
     let bad_json = call(
@@ -199,7 +205,7 @@ async fn no_command_ever_returns_a_token() {
                 .map(|c| c.replace('-', "_"))
         })
         .collect();
-    assert!(allowed.len() >= 13, "{allowed:?}");
+    assert!(allowed.len() >= 12, "{allowed:?}");
     for command in &allowed {
         assert!(
             called.contains(command.as_str()),
@@ -254,7 +260,8 @@ fn a_proxy_password_never_reaches_the_webview_and_survives_a_save() {
     .unwrap();
     let (_app, webview) = app_with(data.path(), LaunchOptions::parse(Vec::<String>::new()));
 
-    let list = invoke(&webview, "profile_list", json!({})).unwrap();
+    let start = invoke(&webview, "app_start", json!({})).unwrap();
+    let list = &start["profiles"];
     assert!(!list.to_string().contains("hunter2"), "{list}");
     let entry = &list["profiles"][0];
     assert_eq!(
@@ -262,7 +269,6 @@ fn a_proxy_password_never_reaches_the_webview_and_survives_a_save() {
         "http://qa:***@proxy.example:3128/"
     );
     assert_eq!(entry["proxy_has_credentials"], true, "{entry}");
-    let start = invoke(&webview, "app_start", json!({})).unwrap();
     assert!(!start.to_string().contains("hunter2"), "{start}");
 
     // Saved back as shown (another field changed): the stored password stays.
@@ -293,7 +299,8 @@ fn a_proxy_password_never_reaches_the_webview_and_survives_a_save() {
 /// `app_start` may wait up to 10 s for the profiles file's lock (the CLI editing it). It must
 /// wait off the async runtime's worker threads: with every worker stuck, no other command — and
 /// no refresh timer — would run. Here the lock is held by the test while as many `app_start`s
-/// as the runtime has workers wait for it, and `profile_list` must still answer.
+/// as the runtime has workers wait for it, and `app_info` and `session_status` must still
+/// answer.
 #[test]
 fn a_held_profiles_lock_does_not_stall_other_commands() {
     let data = tempfile::tempdir().unwrap();
@@ -327,17 +334,180 @@ fn a_held_profiles_lock_does_not_stall_other_commands() {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let (answered, answer) = std::sync::mpsc::channel();
         let webview = &webview;
-        scope.spawn(move || answered.send(invoke(webview, "profile_list", json!({}))));
+        scope.spawn(move || {
+            let info = invoke(webview, "app_info", json!({}));
+            answered.send(
+                info.and_then(|_| invoke(webview, "session_status", json!({ "profile": "held" }))),
+            )
+        });
         let listed = answer.recv_timeout(std::time::Duration::from_secs(3));
         release.send(()).unwrap();
         let listed = listed.unwrap_or_else(|_| {
-            panic!("profile_list did not answer within 3 s while {workers} app_start waited for the profiles lock")
+            panic!("app_info and session_status did not answer within 3 s while {workers} app_start waited for the profiles lock")
         });
-        listed.unwrap();
+        // The profile does not exist yet (app_start has not saved it): a clear error, quickly.
+        assert_eq!(listed.unwrap_err()["code"], "profile_not_found");
         for start in starts {
             let start = start.join().unwrap().unwrap();
             assert_eq!(start["selected"], "held", "{start}");
         }
     });
     holder.join().unwrap();
+}
+
+/// The quoted names in `text` after `marker` up to the closing bracket (a JS array literal).
+fn js_array(text: &str, marker: &str) -> Vec<String> {
+    let Some(start) = text.find(marker) else {
+        panic!("{marker} not found in ui/app.js");
+    };
+    let rest = &text[start + marker.len()..];
+    let end = rest.find(']').expect("an array literal");
+    rest[..end]
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Every `<prefix><name>` in `text` where name is `[a-z_0-9]+` followed by `end`.
+fn names_after(text: &str, prefix: &str, end: char) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        rest = &rest[at + prefix.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        if !name.is_empty() && rest[name.len()..].starts_with(end) {
+            found.insert(name);
+        }
+    }
+    found
+}
+
+/// The UI is plain JS: the names it uses for Rust's models are checked against Rust here, so a
+/// renamed profile field, event or command fails this test instead of silently breaking a
+/// screen.
+#[test]
+fn the_ui_uses_rusts_names() {
+    let app_js = include_str!("../ui/app.js");
+    let html = include_str!("../ui/index.html");
+
+    // Profile fields: the form's inputs and every field the script reads or writes.
+    let profile = tessera_session::Profile::from_base_url("https://api.example.com/").unwrap();
+    let rust_fields: std::collections::BTreeSet<String> = serde_json::to_value(&profile)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let mut ui_fields = names_after(html, "id=\"pf-", '"');
+    ui_fields.extend(js_array(app_js, "const TEXT_FIELDS = ["));
+    ui_fields.extend(js_array(app_js, "const OPTIONAL_FIELDS = new Set(["));
+    ui_fields.extend(js_array(app_js, "for (const field of ["));
+    ui_fields.extend(names_after(app_js, "p.", ' '));
+    ui_fields.extend(names_after(app_js, "profile.", ' '));
+    ui_fields.extend(names_after(app_js, "profile.", ';'));
+    ui_fields.remove("name"); // a profile's name (`pf-name`, a listing's `p.name`), not a field
+    assert!(ui_fields.len() >= 18, "{ui_fields:?}");
+    let unknown: Vec<_> = ui_fields.difference(&rust_fields).collect();
+    assert!(
+        unknown.is_empty(),
+        "the UI uses profile fields Rust does not have: {unknown:?}"
+    );
+    // Optional settings are the ones Rust serialises as null when unset.
+    for field in js_array(app_js, "const OPTIONAL_FIELDS = new Set([") {
+        let value = &serde_json::to_value(&profile).unwrap()[&field];
+        assert!(
+            value.is_null() || value.is_string(),
+            "{field} is not optional text: {value}"
+        );
+    }
+
+    // Session events: every event Rust sends has a text in the activity log, and every event
+    // the UI reacts to exists.
+    use tessera_session::SessionEvent as E;
+    let p = || "p".to_owned();
+    let events = [
+        E::LoggedIn {
+            profile: p(),
+            user_id: None,
+        },
+        E::Registered { profile: p() },
+        E::Restored {
+            profile: p(),
+            user_id: None,
+        },
+        E::Refreshed {
+            profile: p(),
+            rotated: true,
+            by_other_process: false,
+            access_expires_at: None,
+        },
+        E::ReplayedAfter401 {
+            profile: p(),
+            method: "GET".into(),
+            path: "/".into(),
+        },
+        E::RefreshFailedTransiently {
+            profile: p(),
+            attempt: 1,
+            code: "network".into(),
+            retry_in_ms: None,
+        },
+        E::SessionExpired {
+            profile: p(),
+            reason: "r".into(),
+        },
+        E::LoggedOut {
+            profile: p(),
+            server_revoked: false,
+        },
+    ];
+    let rust_events: std::collections::BTreeSet<String> = events
+        .iter()
+        .map(|e| {
+            let tag = serde_json::to_value(e).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(tag, e.name());
+            tag
+        })
+        .collect();
+    let mut ui_texts = names_after(app_js, "    ", ':');
+    ui_texts.retain(|name| app_js.contains(&format!("    {name}: (")));
+    ui_texts.remove("error"); // the UI's own entry for a failed command
+    assert_eq!(
+        ui_texts, rust_events,
+        "the activity log's texts and Rust's events differ"
+    );
+    let mut reacted = names_after(app_js, "event.event === \"", '"');
+    reacted.remove("error");
+    let unknown: Vec<_> = reacted.difference(&rust_events).collect();
+    assert!(
+        unknown.is_empty(),
+        "the UI reacts to events Rust never sends: {unknown:?}"
+    );
+    assert!(app_js.contains(&format!("listen(\"{}\"", tessera_app::state::SESSION_EVENT)));
+    assert!(app_js.contains(&format!("listen(\"{}\"", tessera_app::updates::EVENT)));
+
+    // Commands: every command the UI calls is one the window may call (its capability lists
+    // exactly the registered commands; `no_command_ever_returns_a_token` calls each of them).
+    let capability: Value =
+        serde_json::from_str(include_str!("../src-tauri/capabilities/main-window.json")).unwrap();
+    let allowed: std::collections::BTreeSet<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| Some(p.as_str()?.strip_prefix("allow-")?.replace('-', "_")))
+        .collect();
+    let called = names_after(app_js, "call(\"", '"');
+    assert!(called.len() >= 14, "{called:?}");
+    assert_eq!(
+        called, allowed,
+        "the UI's commands and the window's capability differ"
+    );
 }

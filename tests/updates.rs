@@ -127,7 +127,7 @@ async fn a_good_signature_is_accepted_and_the_window_sees_the_update() {
     let pending = app.state::<updates::PendingUpdate>();
     assert_eq!(pending.info(), None);
     let none = updates::download(app.handle()).await.err().unwrap();
-    assert_eq!(none.code, "no_update");
+    assert_eq!(none.code(), "no_update");
 
     let found = check(&app)
         .await
@@ -152,8 +152,12 @@ async fn a_tampered_artifact_is_refused() {
 
     assert!(check(&app).await.is_some());
     let error = updates::download(app.handle()).await.err().unwrap();
-    assert_eq!(error.code, "update_signature", "{error:?}");
-    assert!(error.message.contains("not installed"), "{}", error.message);
+    assert_eq!(error.code(), "update_signature", "{error:?}");
+    assert!(
+        error.message().contains("not installed"),
+        "{}",
+        error.message()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,7 +170,7 @@ async fn a_signature_from_another_key_is_refused() {
 
     assert!(check(&app).await.is_some());
     let error = updates::download(app.handle()).await.err().unwrap();
-    assert_eq!(error.code, "update_signature", "{error:?}");
+    assert_eq!(error.code(), "update_signature", "{error:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,7 +184,7 @@ async fn an_old_release_announced_as_new_is_refused() {
 
     assert!(check(&app).await.is_some());
     let error = updates::download(app.handle()).await.err().unwrap();
-    assert_eq!(error.code, "update_signature", "{error:?}");
+    assert_eq!(error.code(), "update_signature", "{error:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -210,7 +214,7 @@ async fn an_unreachable_feed_is_a_network_error() {
         .await
         .err()
         .unwrap();
-    assert_eq!(error.code, "update_network", "{error:?}");
+    assert_eq!(error.code(), "update_network", "{error:?}");
 }
 
 #[test]

@@ -152,13 +152,13 @@
     }
     busy(button, true);
     try {
-      const status = await call("session_login", {
+      const signedIn = await call("session_login", {
         profile: state.selected,
         login: $("username").value.trim(),
         password: $("password").value,
       });
       $("password").value = "";
-      await showHome(status);
+      showHome(signedIn.status, signedIn.user);
     } catch (error) {
       $("password").value = "";
       setError($("login-error"), error);
@@ -187,14 +187,14 @@
     setError($("register-error"), null);
     busy(button, true);
     try {
-      const status = await call("session_register", {
+      const signedIn = await call("session_register", {
         profile: state.selected,
         username: $("reg-username").value.trim(),
         email: $("reg-email").value.trim(),
         password: $("reg-password").value,
       });
       $("reg-password").value = "";
-      await showHome(status);
+      showHome(signedIn.status, signedIn.user);
     } catch (error) {
       $("reg-password").value = "";
       const fields = error && error.fields ? error.fields : null;
@@ -215,21 +215,16 @@
   }
 
   // ---- home ---------------------------------------------------------------------------------
-  async function showHome(status) {
+  // `user` (who is signed in) comes with the status from the same command: one round trip.
+  function showHome(status, user) {
     state.status = status;
     show("home-screen");
     const entry = profileByName(status.profile);
     $("home-profile").textContent = entry ? `${status.profile} · ${entry.profile.base_url}` : status.profile;
-    $("home-user").textContent = status.user_id ? `User ${status.user_id}` : "Signed in";
+    $("home-user").textContent = user && user.display ? user.display : status.user_id ? `User ${status.user_id}` : "Signed in";
     renderStatus();
     startTimer();
     $("request-path").focus();
-    try {
-      const who = await call("session_user", { profile: status.profile });
-      if (who && who.display) $("home-user").textContent = who.display;
-    } catch (error) {
-      if (error && error.code === "session_expired") showLogin(error.message);
-    }
   }
 
   function renderStatus() {
@@ -253,16 +248,20 @@
     state.timer = null;
   }
 
+  function applyStatus(status) {
+    if (!state.status || !status || status.profile !== state.status.profile) return;
+    if (!status.signed_in) {
+      showLogin(status.reason || "Your session has ended. Sign in again.");
+      return;
+    }
+    state.status = status;
+    renderStatus();
+  }
+
   async function refreshStatus() {
     if (!state.status) return;
     try {
-      const status = await call("session_status", { profile: state.status.profile });
-      if (!status.signed_in) {
-        showLogin(status.reason || "Your session has ended. Sign in again.");
-        return;
-      }
-      state.status = status;
-      renderStatus();
+      applyStatus(await call("session_status", { profile: state.status.profile }));
     } catch (error) {
       logActivity({ event: "error", message: messageOf(error) });
     }
@@ -300,6 +299,7 @@
       if (response.note) notes.push(response.note);
       if (response.truncated) notes.push("Only the first 1 MiB of the response is shown.");
       showResponseNote(notes);
+      applyStatus(response.session);
     } catch (error) {
       $("response-status").textContent = error && error.code ? error.code : "error";
       $("response-time").textContent = "–";
@@ -308,9 +308,9 @@
         showLogin(error.message);
         return;
       }
+      refreshStatus();
     } finally {
       busy(button, false);
-      refreshStatus();
     }
   }
 
@@ -333,7 +333,7 @@
     registered: () => "Account created",
     restored: () => "Session restored from the keyring",
     refreshed: (e) => `Access token refreshed${e.rotated ? " (refresh token rotated)" : ""}${e.by_other_process ? " by another Tessera process" : ""}`,
-    replayed_after401: (e) => `${e.method} ${e.path} got 401, replayed after refresh`,
+    replayed_after_401: (e) => `${e.method} ${e.path} got 401, replayed after refresh`,
     refresh_failed_transiently: (e) => `Refresh failed (${e.code}), attempt ${e.attempt}${e.retry_in_ms != null ? `, retrying in ${Math.round(e.retry_in_ms / 100) / 10} s` : ""}`,
     session_expired: (e) => `Session ended: ${e.reason}`,
     logged_out: (e) => `Signed out${e.server_revoked ? " (refresh token blacklisted)" : ""}`,
@@ -603,7 +603,7 @@
         applyProfiles(start.profiles);
         if (start.selected) state.selected = start.selected;
         if (start.status && start.status.signed_in) {
-          await showHome(start.status);
+          showHome(start.status, start.user);
         } else {
           showLogin(start.status && start.status.reason ? start.status.reason : start.error ? start.error.message : null);
         }

@@ -1,11 +1,11 @@
 //! Every error answer of the API, rendered the way DRF + simplejwt 5.5 render it (status,
-//! body, `WWW-Authenticate: Bearer realm="api"` on every 401), and the start-up errors.
+//! body, `WWW-Authenticate: Bearer realm="api"` on every 401), why a token was refused
+//! ([`TokenError`], the message of a 401), and the start-up errors. Depends on no other module
+//! of the crate, so that every module can report through it.
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
-
-use crate::tokens::TokenError;
 
 /// The `WWW-Authenticate` value simplejwt sends with 401s.
 pub const WWW_AUTHENTICATE: &str = r#"Bearer realm="api""#;
@@ -51,6 +51,25 @@ impl FieldErrors {
             .collect();
         Value::Object(map)
     }
+}
+
+/// Why a token was refused; `Display` is simplejwt's English message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("Token is expired")]
+    Expired,
+    #[error("Token is invalid")]
+    Invalid,
+    #[error("Token has wrong type")]
+    WrongType,
+    #[error("Token has no type")]
+    NoType,
+    #[error("Token has no id")]
+    NoId,
+    #[error("Token has no 'exp' claim")]
+    NoExp,
+    #[error("Token is blacklisted")]
+    Blacklisted,
 }
 
 /// An error answer. The variant decides status and body; see [`ApiError::status`].

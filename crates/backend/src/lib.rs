@@ -13,8 +13,9 @@
 //! - [`input`] and [`fields`]: request bodies and field validation the way DRF does them;
 //! - [`auth`]: simplejwt's `JWTAuthentication` as an axum extractor;
 //! - [`token_views`], [`demo_views`], [`routes`]: the HTTP surface;
-//! - [`test_controls`]: opt-in fault injection and request counters for client tests;
-//! - [`error`]: every error answer, rendered as DRF renders it;
+//! - [`test_controls`] and [`test_control_views`]: opt-in fault injection and request counters
+//!   for client tests (what they remember, and their `/_test/` endpoints and middleware);
+//! - [`error`]: every error answer, rendered as DRF renders it, and why a token was refused;
 //! - [`server`]: binding, serving and graceful shutdown.
 
 pub mod auth;
@@ -31,6 +32,7 @@ pub mod password;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod test_control_views;
 pub mod test_controls;
 pub mod token_views;
 pub mod tokens;

@@ -17,7 +17,7 @@ use crate::auth::AuthUser;
 use crate::demo_views;
 use crate::error::ApiError;
 use crate::state::AppRef;
-use crate::test_controls;
+use crate::test_control_views;
 use crate::token_views;
 
 /// Every API path (all end in a slash, as in the simplejwt docs).
@@ -70,13 +70,13 @@ pub fn router(app: AppRef) -> Router {
         )
         .route("/api/jwks/", open(get(demo_views::jwks), GET_ONLY, "JWKS"));
     if app.controls.is_some() {
-        router = router.merge(test_controls::routes());
+        router = router.merge(test_control_views::routes());
     }
     let mut router = router.fallback(not_found);
     if app.controls.is_some() {
         router = router.layer(middleware::from_fn_with_state(
             app.clone(),
-            test_controls::middleware,
+            test_control_views::middleware,
         ));
     }
     router

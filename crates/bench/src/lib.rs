@@ -7,6 +7,9 @@
 //! (a request that did not succeed, a refresh count other than the expected one), never because a
 //! figure missed its goal.
 
+pub mod engine_clients;
+pub mod process_tree;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -54,6 +54,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Show who is signed in and when the tokens expire (never the tokens).
     Status(StatusArgs),
+    /// Show who is signed in: the profile's "me" endpoint when it has one, else the token's
+    /// user id (a network call; refreshes first when the token is due).
+    Whoami(StatusArgs),
     /// Send an authenticated request (refreshed before expiry, replayed once after a 401).
     Request(RequestArgs),
     /// Sign out: blacklist the refresh token (if configured) and clear the keyring.
@@ -106,7 +109,7 @@ pub enum ProfileCommand {
 }
 
 /// Every profile setting of the session engine. Unset flags leave a setting as it is.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ProfileFields {
     /// Token obtain path.
     #[arg(long, value_name = "PATH")]

@@ -56,20 +56,28 @@ impl CliError {
         match self {
             CliError::Usage(_) => exit::USAGE,
             CliError::HttpStatus { .. } | CliError::Io { .. } => exit::HTTP_ERROR,
-            CliError::Engine(e) => match e.code() {
-                "session_expired" | "login_required" | "invalid_credentials" => {
-                    exit::LOGIN_REQUIRED
+            CliError::Engine(e) => match e {
+                EngineError::SessionExpired { .. }
+                | EngineError::LoginRequired { .. }
+                | EngineError::InvalidCredentials { .. } => exit::LOGIN_REQUIRED,
+                EngineError::BadResponse { .. } | EngineError::TokenRejected { .. } => {
+                    exit::BAD_RESPONSE
                 }
-                "bad_response" | "token_rejected" => exit::BAD_RESPONSE,
-                "network" | "timeout" | "tls" | "lock_timeout" => exit::NETWORK,
-                "keyring_unavailable" => exit::KEYRING,
-                "invalid_profile"
-                | "profile_not_found"
-                | "profiles_file_corrupt"
-                | "insecure_url"
-                | "cross_origin"
-                | "not_supported"
-                | "reserved_endpoint" => exit::USAGE,
+                EngineError::Network { .. }
+                | EngineError::Timeout { .. }
+                | EngineError::Tls { .. }
+                | EngineError::LockTimeout { .. } => exit::NETWORK,
+                EngineError::KeyringUnavailable { .. } => exit::KEYRING,
+                EngineError::InvalidProfile { .. }
+                | EngineError::ProfileNotFound { .. }
+                | EngineError::ProfilesFileCorrupt { .. }
+                | EngineError::InsecureUrl { .. }
+                | EngineError::CrossOrigin { .. }
+                | EngineError::NotSupported { .. }
+                | EngineError::ReservedEndpoint { .. }
+                | EngineError::NoProfileChosen
+                | EngineError::InvalidMethod { .. }
+                | EngineError::InvalidJson { .. } => exit::USAGE,
                 _ => exit::HTTP_ERROR,
             },
         }

@@ -6,56 +6,100 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tessera_session::{pretty, redact, sanitize, Profile, ProfilesFile, SessionStatus};
+use tessera_session::workspace::{ProfileListing, ProfileView, Sent, WhoAmI};
+use tessera_session::{pretty, redact, sanitize, LogoutOutcome, SessionStatus};
 
 /// Text for a terminal: URL passwords hidden, control and bidi characters escaped.
 pub fn shown(text: &str) -> String {
     sanitize::for_terminal(&redact::url_credentials_in_text(text)).into_owned()
 }
 
-pub fn profile_list(file: &ProfilesFile, json: bool) {
+pub fn profile_list(listing: &ProfileListing, json: bool) {
     if json {
-        let list: Vec<_> = file
+        let list: Vec<_> = listing
             .profiles
             .iter()
-            .map(|(name, p)| serde_json::json!({ "name": name, "base_url": p.base_url, "default": file.last_profile.as_deref() == Some(name.as_str()) }))
+            .map(|v| serde_json::json!({ "name": v.name, "base_url": v.profile.base_url, "default": v.is_default }))
             .collect();
         println!("{}", serde_json::Value::Array(list));
         return;
     }
-    if file.profiles.is_empty() {
+    if listing.profiles.is_empty() {
         eprintln!("no profiles yet: add one with `tessera-cli profile add NAME --url URL`");
     }
-    for (name, p) in &file.profiles {
-        let mark = if file.last_profile.as_deref() == Some(name.as_str()) {
-            "*"
-        } else {
-            " "
-        };
-        println!("{mark} {name}\t{}", shown(p.base_url.as_str()));
+    for view in &listing.profiles {
+        let mark = if view.is_default { "*" } else { " " };
+        println!(
+            "{mark} {}\t{}",
+            view.name,
+            shown(view.profile.base_url.as_str())
+        );
     }
 }
 
-pub fn profile(name: &str, p: &Profile, json: bool) {
-    let mut value = serde_json::to_value(p).unwrap_or_default();
-    if let (Some(proxy), serde_json::Value::Object(map)) = (&p.proxy, &mut value) {
-        map.insert("proxy".into(), redact::url_credentials(proxy).into());
-    }
+/// One profile's settings (its proxy password already hidden by the engine).
+pub fn profile(view: &ProfileView, json: bool) {
+    let value = serde_json::to_value(&view.profile).unwrap_or_default();
     if json {
-        println!("{}", serde_json::json!({ "name": name, "profile": value }));
-    } else {
-        println!("{name}");
-        if let serde_json::Value::Object(map) = value {
-            for (key, v) in map {
-                let shown = match v {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => "(none)".to_owned(),
-                    other => other.to_string(),
-                };
-                println!("  {key:<24} {}", self::shown(&shown));
-            }
+        println!(
+            "{}",
+            serde_json::json!({ "name": view.name, "profile": value })
+        );
+        return;
+    }
+    println!("{}", view.name);
+    if let serde_json::Value::Object(map) = value {
+        for (key, v) in map {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => "(none)".to_owned(),
+                other => other.to_string(),
+            };
+            println!("  {key:<24} {}", shown(&text));
         }
     }
+}
+
+pub fn signed_in(status: &SessionStatus, base_url: &str) {
+    eprintln!(
+        "signed in to {} ({base_url}){}",
+        status.profile,
+        status
+            .user_id
+            .as_ref()
+            .map(|id| format!(" as user id {}", shown(id)))
+            .unwrap_or_default()
+    );
+}
+
+pub fn signed_out(outcome: &LogoutOutcome) {
+    match (outcome.server_revoked, &outcome.server_note) {
+        (true, _) => eprintln!("signed out; the server blacklisted the refresh token"),
+        (false, Some(note)) => eprintln!("signed out locally; {}", shown(note)),
+        (false, None) => eprintln!("signed out"),
+    }
+}
+
+pub fn who(who: &WhoAmI, json: bool) {
+    if json {
+        println!("{}", serde_json::to_value(who).unwrap_or_default());
+    } else {
+        println!("{}", shown(&who.display));
+    }
+}
+
+/// `HTTP 200 · 12 ms`, on stderr (the body goes to stdout).
+pub fn response_line(sent: &Sent) {
+    eprintln!(
+        "HTTP {} · {} ms{}",
+        sent.response.status,
+        sent.elapsed_ms,
+        if sent.response.replayed {
+            " · replayed after 401"
+        } else {
+            ""
+        }
+    );
 }
 
 fn now_secs() -> i64 {
@@ -85,7 +129,7 @@ pub fn relative(at: i64, now: i64) -> String {
     }
 }
 
-pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: bool) {
+pub fn status(status: &SessionStatus, base_url: &str, json: bool) {
     let server_now = now_secs() + status.clock_offset_ms / 1000;
     let refresh_due = status.next_refresh_at.is_some_and(|at| at <= server_now);
     if json {
@@ -93,9 +137,6 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
         if let serde_json::Value::Object(map) = &mut value {
             map.insert("base_url".into(), base_url.into());
             map.insert("refresh_due".into(), refresh_due.into());
-            if let Some(user) = user {
-                map.insert("user".into(), user.into());
-            }
         }
         println!("{value}");
         return;
@@ -112,14 +153,10 @@ pub fn status(status: &SessionStatus, base_url: &str, user: Option<&str>, json: 
         );
         return;
     }
-    let who = user
-        .map(str::to_owned)
-        .or_else(|| {
-            status
-                .user_id
-                .as_ref()
-                .map(|id| format!("user id {}", shown(id)))
-        })
+    let who = status
+        .user_id
+        .as_ref()
+        .map(|id| format!("user id {}", shown(id)))
         .unwrap_or_else(|| "yes".to_owned());
     println!("signed in {who}");
     if let Some(at) = status.access_expires_at {

@@ -1,9 +1,10 @@
-//! `tessera-cli profile ...`: the shared profiles file, edited through the engine's
-//! `ProfilesFile` (locked, atomic writes, unknown fields kept), exactly as the app edits it.
+//! `tessera-cli profile ...`: flags mapped to the engine's profile rules (the same ones the
+//! app's profile screen uses), and what each did printed.
 
 use std::path::PathBuf;
 
-use tessera_session::{Profile, ProfilesFile};
+use tessera_session::workspace::Saved;
+use tessera_session::{Profile, Workspace};
 
 use crate::args::{ProfileCommand, ProfileFields};
 use crate::error::{CliError, CliResult};
@@ -69,68 +70,76 @@ fn parse_url(url: &str) -> CliResult<Profile> {
     Profile::from_base_url(url).map_err(|e| CliError::usage(format!("--url {url:?}: {e}")))
 }
 
-/// Runs a profile subcommand. `Remove` needs the session first, so main handles its sign-out.
-pub fn run(path: &std::path::Path, command: &ProfileCommand) -> CliResult<()> {
+/// Runs a profile subcommand.
+pub async fn run(workspace: &Workspace, command: &ProfileCommand) -> CliResult<()> {
     match command {
         ProfileCommand::List { json } => {
-            let file = ProfilesFile::load(path)?;
-            output::profile_list(&file, *json);
+            output::profile_list(&workspace.profile_list().await?, *json);
         }
         ProfileCommand::Show { name, json } => {
-            let file = ProfilesFile::load(path)?;
-            output::profile(name, file.get(name)?, *json);
+            output::profile(&workspace.profile_view(name).await?, *json);
         }
         ProfileCommand::Add { name, url, fields } => {
             let mut profile = parse_url(url)?;
             apply(fields, &mut profile);
-            profile.validate()?;
-            ProfilesFile::update(path, |file| {
-                if file.profiles.contains_key(name) {
-                    return Err(tessera_session::Error::InvalidProfile {
-                        detail: format!(
-                            "a profile named {name:?} exists already: use `profile edit`"
-                        ),
-                    });
-                }
-                file.upsert(name, profile)?;
-                if file.last_profile.is_none() {
-                    file.last_profile = Some(name.clone());
-                }
-                Ok(())
-            })?;
+            workspace.add_profile(name, profile).await?;
             eprintln!("added profile {name}");
         }
         ProfileCommand::Edit { name, url, fields } => {
-            ProfilesFile::update(path, |file| {
-                let mut profile = file.get(name)?.clone();
-                if let Some(url) = url {
-                    profile.base_url = Profile::from_base_url(url)?.base_url;
-                }
-                apply(fields, &mut profile);
-                profile.validate()?;
-                file.upsert(name, profile)
-            })?;
+            let base_url = url
+                .as_deref()
+                .map(parse_url)
+                .transpose()?
+                .map(|p| p.base_url);
+            let fields = fields.as_ref().clone();
+            let saved = workspace
+                .edit_profile(name, move |profile| {
+                    if let Some(url) = &base_url {
+                        profile.base_url = url.clone();
+                    }
+                    apply(&fields, profile);
+                    Ok(())
+                })
+                .await?;
+            report_move(name, &saved);
             eprintln!("updated profile {name}");
         }
         ProfileCommand::Remove { name } => {
-            ProfilesFile::update(path, |file| {
-                file.get(name)?;
-                file.remove(name);
-                if file.last_profile.as_deref() == Some(name.as_str()) {
-                    file.last_profile = None;
-                }
-                Ok(())
-            })?;
+            let removed = workspace.remove_profile(name).await?;
+            if let Err(e) = removed.sign_out {
+                eprintln!(
+                    "tessera-cli: signing {name} out failed ({}); removed it anyway",
+                    e.code()
+                );
+            }
             eprintln!("removed profile {name}");
         }
         ProfileCommand::Use { name } => {
-            ProfilesFile::update(path, |file| {
-                file.get(name)?;
-                file.last_profile = Some(name.clone());
-                Ok(())
-            })?;
+            workspace.select_profile(name).await?;
             eprintln!("default profile: {name}");
         }
     }
     Ok(())
+}
+
+/// What signing out at the old server (before a URL change) did.
+fn report_move(name: &str, saved: &Saved) {
+    match &saved.moved_sign_out {
+        None => {}
+        Some(Err(e)) => eprintln!(
+            "tessera-cli: could not sign {name} out at its old server first ({}); its session stays bound to that server",
+            e.code()
+        ),
+        Some(Ok(outcome)) if outcome.server_revoked => eprintln!(
+            "signed {name} out at its old server first; that server blacklisted the refresh token"
+        ),
+        Some(Ok(outcome)) => eprintln!(
+            "signed {name} out locally first{}",
+            outcome
+                .server_note
+                .as_deref()
+                .map(|n| format!("; {}", output::shown(n)))
+                .unwrap_or_default()
+        ),
+    }
 }

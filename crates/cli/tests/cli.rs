@@ -523,7 +523,7 @@ async fn an_untrusted_certificate_is_refused_with_exit_code_4() {
     );
 }
 
-// ---- issue 13: bounded output, terminal-safe text, exit codes, hints, secrets, file modes ----
+// ---- bounded output, terminal-safe text, exit codes, hints, secrets, file modes ----
 
 /// base64url without padding (enough to assemble test tokens at run time).
 fn b64url(bytes: &[u8]) -> String {

@@ -1,10 +1,14 @@
-//! The background refresher behind `Session::spawn_auto_refresh`.
+//! The background refresher behind `Session::spawn_auto_refresh`: a task that wakes when the
+//! access token is due (`schedule.rs`) and refreshes it through the same single-flight path a
+//! request uses (`refresh.rs`). It holds the engine weakly, so dropping the last `Session`
+//! ends it.
 
 use std::sync::Weak;
 use std::time::Duration;
 
-use crate::refresh::{ensure_fresh, refresh_at_ms, Trigger};
-use crate::session::Inner;
+use crate::engine::Engine;
+use crate::refresh::{ensure_fresh, Trigger};
+use crate::schedule::refresh_at_ms;
 
 /// The longest the background refresher waits between attempts after failures.
 const MAX_LOOP_BACKOFF: Duration = Duration::from_secs(600);
@@ -13,20 +17,20 @@ const MAX_LOOP_BACKOFF: Duration = Duration::from_secs(600);
 /// waits longer each time (from `auto_refresh_max_nap`, doubling, at most ten minutes, with
 /// jitter) and never before a `Retry-After` the server gave; waits are measured on the injected
 /// clock and slept in naps of at most `auto_refresh_max_nap`, so a sleep/wake is noticed.
-pub(crate) async fn auto_refresh_loop(inner: Weak<Inner>) {
+pub(crate) async fn auto_refresh_loop(engine: Weak<Engine>) {
     let mut failures = 0u32;
     let mut next_try_ms: Option<i64> = None;
     loop {
-        let Some(strong) = inner.upgrade() else {
+        let Some(strong) = engine.upgrade() else {
             return;
         };
         let max_nap = strong.options.auto_refresh_max_nap;
         let snapshot = {
             let state = strong.read_state();
-            state.active.as_ref().map(|a| {
+            state.live.as_ref().map(|live| {
                 (
-                    refresh_at_ms(&a.access_claims, strong.profile.refresh_margin()),
-                    a.offset_ms,
+                    refresh_at_ms(&live.access_claims, strong.profile.refresh_margin()),
+                    live.offset_ms,
                     state.generation,
                     state.flights,
                 )

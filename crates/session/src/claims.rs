@@ -5,7 +5,7 @@
 //! that is enough to schedule refreshes, because the server checks every token anyway. When a
 //! profile configures a verifying key or a JWKS URL, [`TokenVerifier`] checks the signature with
 //! exactly one allowed algorithm (`none` cannot be expressed), `exp` (in the server's time, see
-//! `refresh.rs`), `token_type`, and optionally `aud`/`iss`.
+//! `accept.rs`), `token_type`, and optionally `aud`/`iss`.
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -163,6 +163,21 @@ pub enum Error {
         /// The path or URL asked for.
         target: String,
     },
+    /// No profile was named and there is no default one.
+    #[error("No profile chosen: name one (--profile NAME), point at a server (--server URL), or make one the default.")]
+    NoProfileChosen,
+    /// A typed request names no HTTP method.
+    #[error("“{method}” is not an HTTP method.")]
+    InvalidMethod {
+        /// What was typed.
+        method: String,
+    },
+    /// A typed request body is not valid JSON.
+    #[error("The body is not valid JSON: {detail}.")]
+    InvalidJson {
+        /// The parser's message (line and column).
+        detail: String,
+    },
     /// A bug or a runtime failure (a task panicked or the runtime shut down).
     #[error("Internal error: {detail}. Please report it.")]
     Internal {
@@ -200,6 +215,9 @@ impl Error {
             Error::LockTimeout { .. } => "lock_timeout",
             Error::NotSupported { .. } => "not_supported",
             Error::ReservedEndpoint { .. } => "reserved_endpoint",
+            Error::NoProfileChosen => "no_profile_chosen",
+            Error::InvalidMethod { .. } => "invalid_method",
+            Error::InvalidJson { .. } => "invalid_json",
             Error::Internal { .. } => "internal",
         }
     }

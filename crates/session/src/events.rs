@@ -42,6 +42,7 @@ pub enum SessionEvent {
         access_expires_at: Option<i64>,
     },
     /// A request got 401 `token_not_valid`, the token was refreshed and the request sent again.
+    #[serde(rename = "replayed_after_401")]
     ReplayedAfter401 {
         /// Profile name.
         profile: String,
@@ -85,7 +86,7 @@ impl SessionEvent {
             SessionEvent::Registered { .. } => "registered",
             SessionEvent::Restored { .. } => "restored",
             SessionEvent::Refreshed { .. } => "refreshed",
-            SessionEvent::ReplayedAfter401 { .. } => "replayed_after401",
+            SessionEvent::ReplayedAfter401 { .. } => "replayed_after_401",
             SessionEvent::RefreshFailedTransiently { .. } => "refresh_failed_transiently",
             SessionEvent::SessionExpired { .. } => "session_expired",
             SessionEvent::LoggedOut { .. } => "logged_out",

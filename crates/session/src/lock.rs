@@ -4,38 +4,23 @@
 //! spend a refresh token at a time (with rotation + blacklist, the second would be refused and
 //! end the session). Refreshes therefore run under an exclusive OS file lock (`flock` /
 //! `LockFileEx` via `fs4`) on `<lock dir>/<profile>.refresh.lock`; whoever gets it re-reads the
-//! keyring before refreshing. The lock is taken with non-blocking attempts in a loop (so a task
-//! waiting for it can be cancelled and never pins a thread) and given up after a timeout. The OS
-//! releases it when the holder exits or crashes.
+//! keyring before refreshing. The lock itself is the data directory's one file lock
+//! ([`crate::file_lock`]: non-blocking attempts in a loop, so a task waiting for it can be
+//! cancelled and never pins a thread, given up after a timeout); the OS releases it when the
+//! holder exits or crashes.
+//!
+//! Beside it lives each profile's sign-out mark, which tells a refresh that a sign-out is
+//! waiting for the lock or went ahead meanwhile.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::file_lock::FileLock;
 use crate::paths;
 
-/// A held refresh lock; released on drop.
-#[derive(Debug)]
-pub struct RefreshLockGuard {
-    file: File,
-    path: PathBuf,
-}
-
-impl RefreshLockGuard {
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for RefreshLockGuard {
-    fn drop(&mut self) {
-        if let Err(e) = fs4::FileExt::unlock(&self.file) {
-            tracing::warn!(error = %e, "could not release the refresh lock (the OS releases it on close)");
-        }
-    }
-}
+/// A held refresh lock; released on drop. [`RefreshLockGuard::path`] is the lock file.
+pub type RefreshLockGuard = FileLock;
 
 /// The lock file of a profile.
 pub fn lock_file(dir: &Path, profile: &str) -> PathBuf {
@@ -44,48 +29,7 @@ pub fn lock_file(dir: &Path, profile: &str) -> PathBuf {
 
 /// Takes the profile's refresh lock, waiting at most `timeout`.
 pub async fn acquire(dir: &Path, profile: &str, timeout: Duration) -> Result<RefreshLockGuard> {
-    let path = lock_file(dir, profile);
-    let open_path = path.clone();
-    let dir = dir.to_path_buf();
-    let file = tokio::task::spawn_blocking(move || -> Result<File> {
-        // Private (0700 dir, 0600 file on Unix), and tightened when found looser.
-        paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
-        let file = paths::private_file_options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&open_path)
-            .map_err(|e| Error::io(&open_path, &e))?;
-        paths::make_private(&open_path).map_err(|e| Error::io(&open_path, &e))?;
-        Ok(file)
-    })
-    .await
-    .map_err(|e| Error::internal(format!("lock task failed: {e}")))??;
-
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match fs4::FileExt::try_lock(&file) {
-            Ok(()) => {
-                tracing::trace!(
-                    waited_ms = started.elapsed().as_millis() as u64,
-                    "refresh lock taken"
-                );
-                return Ok(RefreshLockGuard { file, path });
-            }
-            Err(fs4::TryLockError::WouldBlock) => {
-                if started.elapsed() >= timeout {
-                    return Err(Error::LockTimeout {
-                        secs: timeout.as_secs().max(1),
-                    });
-                }
-                let jitter = Duration::from_millis(fastrand::u64(..=pause.as_millis() as u64));
-                tokio::time::sleep(pause + jitter).await;
-                pause = (pause * 2).min(Duration::from_millis(25));
-            }
-            Err(fs4::TryLockError::Error(e)) => return Err(Error::io(&path, &e)),
-        }
-    }
+    FileLock::acquire(&lock_file(dir, profile), timeout).await
 }
 
 /// The sign-out mark of a profile: `<lock dir>/<profile>.signout`, holding `<nonce> waiting`

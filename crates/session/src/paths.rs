@@ -2,8 +2,9 @@
 //!
 //! The data directory matches Tauri's `app_data_dir()` for the identifier `dev.tessera.desktop`
 //! (`$XDG_DATA_HOME` or `~/.local/share` on Linux, `~/Library/Application Support` on macOS,
-//! `%APPDATA%` on Windows, each followed by the identifier). The profiles file is the
-//! tauri-plugin-store file `profiles.json` in it; refresh lock files go to `locks/`.
+//! `%APPDATA%` on Windows, each followed by the identifier). The profiles file is
+//! `profiles.json` in it (read and written by [`crate::profiles_file`], in the app as in the
+//! CLI); refresh lock files and sign-out marks go to `locks/`.
 //!
 //! On Unix these are private to the user: directories 0700, files 0600, created so
 //! ([`create_private_dir`], [`private_file_options`]) and tightened when found looser

@@ -1,5 +1,7 @@
-//! The one settings file that holds every profile, shared by the desktop app (through
-//! tauri-plugin-store, which reads and writes the same plain JSON object) and the CLI.
+//! The one settings file that holds every profile (`profiles.json` in the data directory),
+//! shared by the desktop app and the CLI: both read it with [`ProfilesFile::load`] and change it
+//! with [`ProfilesFile::update`]. (tauri-plugin-store keeps only the app's own settings, such
+//! as the window's size and the last update check, in another file, `settings.json`.)
 //!
 //! Shape: `{"profiles": {NAME: {...}}, "last_profile": NAME, ...any other key}`. Unknown keys,
 //! at the top level and inside profiles, survive a load/save round-trip. Writes go to a temporary
@@ -11,15 +13,16 @@
 //! [`crate::paths`]): created so, and tightened on the next load or update when found looser.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::file_lock::{parent_dir, FileLock};
 use crate::paths;
 use crate::profile::Profile;
 
@@ -105,8 +108,9 @@ impl ProfilesFile {
         write_atomically(path, &json)
     }
 
-    /// Load, change, save — under a lock file so that the app and CLI processes do not lose
-    /// each other's edits.
+    /// Load, change, save — under a lock file (`<file>.lock`, the data directory's one file
+    /// lock, see `file_lock.rs`) so that the app and CLI processes do not lose each other's
+    /// edits.
     pub fn update<T>(
         path: &Path,
         change: impl FnOnce(&mut ProfilesFile) -> Result<T>,
@@ -141,14 +145,6 @@ impl ProfilesFile {
             self.last_profile = None;
         }
         self.profiles.remove(name)
-    }
-}
-
-/// The directory a file of the data directory lives in.
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }
 
@@ -199,46 +195,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path, &e));
     }
     Ok(())
-}
-
-/// A small blocking exclusive file lock (for settings edits; the refresh lock is in `lock.rs`).
-pub(crate) struct FileLock {
-    file: File,
-}
-
-impl FileLock {
-    pub(crate) fn acquire_blocking(path: &Path, timeout: Duration) -> Result<Self> {
-        let dir = parent_dir(path);
-        paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
-        let file = paths::private_file_options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, &e))?;
-        paths::make_private(path).map_err(|e| Error::io(path, &e))?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Ok(Self { file }),
-                Err(fs4::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5 + fastrand::u64(..10)));
-                }
-                Err(fs4::TryLockError::WouldBlock) => {
-                    return Err(Error::LockTimeout {
-                        secs: timeout.as_secs(),
-                    })
-                }
-                Err(fs4::TryLockError::Error(e)) => return Err(Error::io(path, &e)),
-            }
-        }
-    }
-}
-
-impl Drop for FileLock {
-    fn drop(&mut self) {
-        let _ = fs4::FileExt::unlock(&self.file);
-    }
 }
 
 #[cfg(test)]

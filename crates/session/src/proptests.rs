@@ -11,8 +11,9 @@ use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderValue, DATE, RETRY_AFTER};
 use serde_json::{json, Map, Value};
 
+use crate::accept::estimate_offset_ms;
 use crate::claims::{decode_unverified, Claims};
-use crate::refresh::{effective_margin_ms, estimate_offset_ms, refresh_at_ms};
+use crate::schedule::{effective_margin_ms, refresh_at_ms};
 use crate::store::{FakeStore, SecretStore};
 use crate::test_tokens::jwt;
 use crate::vault::{read_blob, write_blob};

@@ -19,11 +19,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
 use crate::refresh::{ensure_fresh, Trigger};
 use crate::secret::AuthHeader;
-use crate::session::Inner;
 use crate::transport::HttpResponse;
 use crate::wire::parse_error_body;
 
@@ -178,79 +178,79 @@ struct Credentials {
 }
 
 /// Current token, refreshed first if due.
-async fn credentials(inner: &Arc<Inner>) -> Result<Credentials> {
+async fn credentials(engine: &Arc<Engine>) -> Result<Credentials> {
     let (creds, due, expired) = {
-        let state = inner.read_state();
-        let active = state
-            .active
+        let state = engine.read_state();
+        let live = state
+            .live
             .as_ref()
-            .ok_or_else(|| Inner::signed_out_error(&state))?;
+            .ok_or_else(|| Engine::signed_out_error(&state))?;
         (
             Credentials {
-                auth: active.auth_header.clone(),
+                auth: live.auth_header.clone(),
                 generation: state.generation,
                 flights: state.flights,
             },
-            inner.needs_refresh(active),
-            inner.is_expired(active),
+            engine.needs_refresh(live),
+            engine.is_expired(live),
         )
     };
     if !due {
         return Ok(creds);
     }
-    match ensure_fresh(inner, creds.generation, creds.flights, Trigger::Expiring).await {
+    match ensure_fresh(engine, creds.generation, creds.flights, Trigger::Expiring).await {
         Ok(()) => {
-            let state = inner.read_state();
-            let active = state
-                .active
+            let state = engine.read_state();
+            let live = state
+                .live
                 .as_ref()
-                .ok_or_else(|| Inner::signed_out_error(&state))?;
+                .ok_or_else(|| Engine::signed_out_error(&state))?;
             Ok(Credentials {
-                auth: active.auth_header.clone(),
+                auth: live.auth_header.clone(),
                 generation: state.generation,
                 flights: state.flights,
             })
         }
         // A proactive refresh failed transiently but the token still works: use it.
         Err(e) if e.is_transient() && !expired => {
-            tracing::debug!(profile = %inner.name, code = e.code(), "proactive refresh failed; token still valid");
+            tracing::debug!(profile = %engine.profile_name, code = e.code(), "proactive refresh failed; token still valid");
             Ok(creds)
         }
         Err(e) => Err(e),
     }
 }
 
-pub(crate) async fn execute(inner: &Arc<Inner>, mut request: ApiRequest) -> Result<ApiResponse> {
+pub(crate) async fn execute(engine: &Arc<Engine>, mut request: ApiRequest) -> Result<ApiResponse> {
     // The target is resolved once; its resolved URL is what is checked and sent. A token
     // endpoint is refused on the profile's origin; another origin is refused by `resolve`.
-    let url = inner.transport.resolve(&request.target)?;
-    if inner.transport.is_auth_url(&url) {
+    let url = engine.transport.resolve(&request.target)?;
+    if engine.transport.is_auth_url(&url) {
         return Err(Error::ReservedEndpoint {
             target: request.target.clone(),
         });
     }
     let mut replayed = false;
     loop {
-        let creds = credentials(inner).await?;
+        let creds = credentials(engine).await?;
         // Replaces the caller's `Authorization`, if any, and the previous attempt's.
         request.headers.insert(AUTHORIZATION, creds.auth.value()?);
-        let response = send_with_retry(inner, &mut request, &url).await?;
+        let response = send_with_retry(engine, &mut request, &url).await?;
         if !replayed && is_token_not_valid(&response) {
             if matches!(request.body, Body::Streaming(_)) {
-                tracing::debug!(profile = %inner.name, "401 on a streaming body: not replayable");
+                tracing::debug!(profile = %engine.profile_name, "401 on a streaming body: not replayable");
                 return Ok(ApiResponse::from_http(response, false));
             }
-            tracing::debug!(profile = %inner.name, method = %request.method, path = url.path(), "401 token_not_valid; refreshing and replaying once");
+            tracing::debug!(profile = %engine.profile_name, method = %request.method, path = url.path(), "401 token_not_valid; refreshing and replaying once");
             ensure_fresh(
-                inner,
+                engine,
                 creds.generation,
                 creds.flights,
                 Trigger::Unauthorized,
             )
             .await?;
             replayed = true;
-            inner.emit(SessionEvent::ReplayedAfter401 {
-                profile: inner.name.clone(),
+            engine.emit(SessionEvent::ReplayedAfter401 {
+                profile: engine.profile_name.clone(),
                 method: request.method.to_string(),
                 path: url.path().to_owned(),
             });
@@ -261,7 +261,7 @@ pub(crate) async fn execute(inner: &Arc<Inner>, mut request: ApiRequest) -> Resu
 }
 
 async fn send_with_retry(
-    inner: &Inner,
+    engine: &Engine,
     request: &mut ApiRequest,
     url: &Url,
 ) -> Result<HttpResponse> {
@@ -277,7 +277,7 @@ async fn send_with_retry(
                     Error::internal("a streaming request body cannot be sent twice")
                 })?),
             };
-        let result = inner
+        let result = engine
             .transport
             .send_api(
                 request.method.clone(),
@@ -289,7 +289,7 @@ async fn send_with_retry(
             .await;
         match result {
             Err(Error::Network { detail }) if retryable && attempt < 2 => {
-                tracing::debug!(profile = %inner.name, %detail, "network error on an idempotent request; retrying once");
+                tracing::debug!(profile = %engine.profile_name, %detail, "network error on an idempotent request; retrying once");
                 tokio::time::sleep(Duration::from_millis(100 + fastrand::u64(..200))).await;
             }
             other => return other,

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::profile::Profile;
 use crate::secret::RefreshToken;
-use crate::session::Inner;
 use crate::transport::Transport;
 use crate::vault::StoredSession;
 use crate::wire::secret_json_body;
@@ -28,16 +28,16 @@ pub(crate) struct Issuer {
 }
 
 /// The issuer of `stored` (or of the profile's own server when nothing says otherwise).
-pub(crate) fn issuer_of(inner: &Inner, stored: Option<&StoredSession>) -> Result<Issuer> {
+pub(crate) fn issuer_of(engine: &Engine, stored: Option<&StoredSession>) -> Result<Issuer> {
     let here = || {
-        let blacklist = inner
+        let blacklist = engine
             .profile
             .blacklist_path
             .as_deref()
-            .map(|p| inner.transport.endpoint(p))
+            .map(|p| engine.transport.endpoint(p))
             .transpose();
         blacklist.map(|blacklist| Issuer {
-            transport: inner.transport.clone(),
+            transport: engine.transport.clone(),
             blacklist,
             moved: false,
         })
@@ -45,16 +45,16 @@ pub(crate) fn issuer_of(inner: &Inner, stored: Option<&StoredSession>) -> Result
     let Some(stored) = stored else {
         return here();
     };
-    if inner.foreign_issuer(stored).is_none() {
+    if engine.foreign_issuer(stored).is_none() {
         // Same server; a blacklist endpoint edited since is the one to use.
         return here();
     }
     let base = stored.base_url.as_deref().unwrap_or(stored.origin.as_str());
-    let mut profile: Profile = inner.profile.clone();
+    let mut profile: Profile = engine.profile.clone();
     profile.base_url = Url::parse(base).map_err(|e| crate::error::Error::InvalidProfile {
         detail: format!("the stored session's server {base:?} is not a URL ({e})"),
     })?;
-    let transport = Transport::new(&profile, inner.options.max_response_bytes)?;
+    let transport = Transport::new(&profile, engine.options.max_response_bytes)?;
     let blacklist = match &stored.blacklist_url {
         Some(url) => Url::parse(url)
             .ok()
@@ -75,7 +75,7 @@ pub(crate) fn issuer_of(inner: &Inner, stored: Option<&StoredSession>) -> Result
 /// Posts `token` to the issuer's blacklist endpoint: `Ok(())` when the server confirmed, or
 /// why not, in words for the sign-out result.
 pub(crate) async fn blacklist(
-    inner: &Inner,
+    engine: &Engine,
     issuer: &Issuer,
     token: &RefreshToken,
     timeout: Duration,
@@ -84,7 +84,7 @@ pub(crate) async fn blacklist(
         return Err("the profile has no blacklist endpoint".into());
     };
     let body = secret_json_body(&[(
-        inner.profile.refresh_request_field.as_str(),
+        engine.profile.refresh_request_field.as_str(),
         token.expose_secret(),
     )])
     .map_err(|e| format!("the server was not told ({})", e.code()))?;

@@ -6,82 +6,28 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::fast_options;
+use common::backend::BackendHarness;
 use serde_json::json;
-use tessera_session::{
-    ApiRequest, Clock, FakeStore, ManualClock, Password, Profile, Session, SessionConfig,
-};
-use tessera_testkit::{BackendKind, ServerOptions, TestServer};
+use tessera_session::ApiRequest;
+use tessera_testkit::{BackendKind, ServerOptions};
 
 const ACCESS_SECS: u64 = 30;
 
-struct Setup {
-    server: TestServer,
-    clock: Arc<ManualClock>,
-    store: Arc<FakeStore>,
-    lock_dir: tempfile::TempDir,
-}
-
-impl Setup {
-    async fn new(kind: BackendKind) -> Self {
-        let server = TestServer::start(
-            kind,
-            ServerOptions {
-                access_lifetime_secs: ACCESS_SECS,
-                refresh_lifetime_secs: 600,
-                rotate: true,
-                blacklist_after_rotation: true,
-                ..ServerOptions::default()
-            },
-        )
-        .await
-        .unwrap();
-        Self {
-            server,
-            clock: Arc::new(ManualClock::starting_now()),
-            store: Arc::new(FakeStore::new()),
-            lock_dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn session(&self) -> Session {
-        let profile = Profile::from_base_url(self.server.base_url().as_str()).unwrap();
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        Session::open(
-            SessionConfig::new(
-                "it",
-                profile,
-                self.store.clone(),
-                self.lock_dir.path().to_path_buf(),
-            )
-            .with_clock(clock)
-            .with_options(fast_options()),
-        )
-        .unwrap()
-    }
-
-    async fn logged_in(&self) -> Session {
-        let (user, password) = self.server.user().unwrap();
-        let session = self.session();
-        session
-            .login(user, Password::new(password.to_owned()))
-            .await
-            .unwrap();
-        session
-    }
-
-    /// Both clocks move: the access token expires for the server and for the client.
-    async fn advance_both(&self, secs: u64) {
-        self.clock.advance(Duration::from_secs(secs));
-        self.server.shift_clock(secs as i64).await.unwrap();
-    }
-
-    async fn count(&self, key: &str) -> u64 {
-        self.server.count(key).await.unwrap()
-    }
+/// Short access tokens, rotation and blacklist-after-rotation on.
+async fn setup(kind: BackendKind) -> BackendHarness {
+    BackendHarness::start(
+        kind,
+        ServerOptions {
+            access_lifetime_secs: ACCESS_SECS,
+            refresh_lifetime_secs: 600,
+            rotate: true,
+            blacklist_after_rotation: true,
+            ..ServerOptions::default()
+        },
+    )
+    .await
 }
 
 fn echo(body: &serde_json::Value) -> ApiRequest {
@@ -89,11 +35,11 @@ fn echo(body: &serde_json::Value) -> ApiRequest {
 }
 
 async fn login_request_expiry_request(kind: BackendKind) {
-    let s = Setup::new(kind).await;
+    let s = setup(kind).await;
     let session = s.logged_in().await;
     let r = session.request(echo(&json!({"n": 1}))).await.unwrap();
     assert_eq!(r.status, 200, "{kind}: {}", r.text());
-    s.advance_both(ACCESS_SECS + 1).await;
+    s.advance(ACCESS_SECS + 1).await;
     let r = session.request(echo(&json!({"n": 2}))).await.unwrap();
     assert_eq!(r.status, 200, "{kind}");
     assert!(
@@ -105,7 +51,7 @@ async fn login_request_expiry_request(kind: BackendKind) {
 }
 
 async fn post_expired_mid_flight_is_replayed_with_its_body(kind: BackendKind) {
-    let s = Setup::new(kind).await;
+    let s = setup(kind).await;
     let session = s.logged_in().await;
     // Only the server's clock moves: the client still believes its token is valid.
     s.server.shift_clock(ACCESS_SECS as i64 + 1).await.unwrap();
@@ -121,9 +67,9 @@ async fn post_expired_mid_flight_is_replayed_with_its_body(kind: BackendKind) {
 }
 
 async fn thousand_concurrent_requests_one_refresh(kind: BackendKind) {
-    let s = Setup::new(kind).await;
+    let s = setup(kind).await;
     let session = s.logged_in().await;
-    s.advance_both(ACCESS_SECS + 1).await;
+    s.advance(ACCESS_SECS + 1).await;
     let started = Instant::now();
     let tasks: Vec<_> = (0..1000)
         .map(|i| {
@@ -149,10 +95,10 @@ async fn thousand_concurrent_requests_one_refresh(kind: BackendKind) {
 }
 
 async fn refresh_503_twice_then_200_keeps_the_session(kind: BackendKind) {
-    let s = Setup::new(kind).await;
+    let s = setup(kind).await;
     let session = s.logged_in().await;
     s.server.fail_next_refreshes(2, 503).await.unwrap();
-    s.advance_both(ACCESS_SECS + 1).await;
+    s.advance(ACCESS_SECS + 1).await;
     let r = session.request(echo(&json!({}))).await.unwrap();
     assert_eq!(r.status, 200, "{kind}");
     assert_eq!(s.count("POST /api/token/refresh/ 503").await, 2, "{kind}");
@@ -161,14 +107,10 @@ async fn refresh_503_twice_then_200_keeps_the_session(kind: BackendKind) {
 }
 
 async fn blacklisted_refresh_token_ends_the_session(kind: BackendKind) {
-    let s = Setup::new(kind).await;
+    let s = setup(kind).await;
     let session = s.logged_in().await;
     // Someone (an admin, another device's logout) blacklists this session's refresh token.
-    let blob = s.store.snapshot()["session:it"].clone();
-    let refresh = serde_json::from_str::<serde_json::Value>(&blob).unwrap()["refresh"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let refresh = s.stored_refresh_token();
     let status = reqwest::Client::new()
         .post(s.server.url("api/token/blacklist/"))
         .json(&json!({ "refresh": refresh }))
@@ -177,7 +119,7 @@ async fn blacklisted_refresh_token_ends_the_session(kind: BackendKind) {
         .unwrap()
         .status();
     assert_eq!(status, 200, "{kind}");
-    s.advance_both(ACCESS_SECS + 1).await;
+    s.advance(ACCESS_SECS + 1).await;
     let err = session.request(echo(&json!({}))).await.unwrap_err();
     assert_eq!(err.code(), "session_expired", "{kind}");
     assert!(s.store.snapshot().is_empty(), "{kind}: keyring not cleared");
@@ -190,7 +132,7 @@ async fn blacklisted_refresh_token_ends_the_session(kind: BackendKind) {
 
 async fn server_clock_ten_minutes_off(kind: BackendKind) {
     for skew in [600_i64, -600] {
-        let s = Setup::new(kind).await;
+        let s = setup(kind).await;
         s.server.shift_clock(skew).await.unwrap();
         let session = s.logged_in().await;
         for i in 0..10 {
@@ -208,7 +150,7 @@ async fn server_clock_ten_minutes_off(kind: BackendKind) {
             0,
             "{kind} {skew}: refreshed a fresh token"
         );
-        s.advance_both(ACCESS_SECS + 1).await;
+        s.advance(ACCESS_SECS + 1).await;
         assert_eq!(session.request(echo(&json!({}))).await.unwrap().status, 200);
         assert_eq!(
             s.count("POST /api/token/refresh/ 200").await,
@@ -229,7 +171,7 @@ async fn server_clock_ten_minutes_off(kind: BackendKind) {
 }
 
 async fn logout_blacklists_the_refresh_token(kind: BackendKind) {
-    let s = Setup::new(kind).await;
+    let s = setup(kind).await;
     let session = s.logged_in().await;
     let out = session.logout().await.unwrap();
     assert!(out.server_revoked, "{kind}: {out:?}");

@@ -1,4 +1,4 @@
-//! Session integrity under races and hostile answers (issue 13): sign-out against a refresh in
+//! Session integrity under races and hostile answers: sign-out against a refresh in
 //! flight, sessions bound to the server that issued them, renewed tokens that must never be
 //! dropped silently, keyring writes that outlive their timeout, clock-skew estimates and
 //! `Retry-After` in the background refresher. Every check reads the server's own record of
@@ -88,7 +88,7 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-// ---- 1. sign-out wins over a refresh in flight ----
+// ---- sign-out wins over a refresh in flight ----
 
 #[tokio::test]
 async fn signout_in_another_process_during_a_slow_refresh_wins() {
@@ -212,7 +212,7 @@ async fn signout_in_the_same_process_during_its_own_refresh_wins() {
     assert!(outcome.server_revoked, "{outcome:?}");
 }
 
-// ---- 2 and 9. a session is bound to the server that issued it ----
+// ---- a session is bound to the server that issued it ----
 
 #[tokio::test]
 async fn a_session_never_goes_to_the_server_a_profile_now_points_to() {
@@ -302,7 +302,7 @@ async fn an_edit_to_another_server_signs_out_at_the_old_one_first() {
     assert!(rig.fake.snapshot().is_empty());
 }
 
-// ---- 3. a refresh token the server handed over is never dropped silently ----
+// ---- a refresh token the server handed over is never dropped silently ----
 
 #[tokio::test]
 async fn a_jwks_fetch_failing_once_keeps_the_rotated_refresh_token() {
@@ -414,7 +414,7 @@ async fn a_renewed_token_the_client_rejects_is_blacklisted_and_ends_the_session(
     assert!(!rig.session().load().await.unwrap().signed_in);
 }
 
-// ---- 5. a keyring write that outlives its timeout keeps the refresh lock ----
+// ---- a keyring write that outlives its timeout keeps the refresh lock ----
 
 /// A keyring whose writes hang (a Secret Service stuck behind a prompt), reads and deletes not.
 struct HangingWrites {
@@ -473,7 +473,7 @@ async fn a_keyring_write_that_times_out_holds_the_refresh_lock_until_it_lands() 
     );
 }
 
-// ---- 10. clock skew ----
+// ---- clock skew ----
 
 #[tokio::test]
 async fn the_clock_offset_uses_the_request_midpoint() {
@@ -518,7 +518,7 @@ async fn implausible_dates_are_ignored_without_iat() {
     }
 }
 
-// ---- 12. Retry-After beyond the in-call cap ----
+// ---- Retry-After beyond the in-call cap ----
 
 #[tokio::test]
 async fn the_background_refresher_honours_a_long_retry_after() {

@@ -1,4 +1,4 @@
-//! Where the engine's bytes go (issue 13, items 4 and 8): a loopback server is reached directly,
+//! Where the engine's bytes go: a loopback server is reached directly,
 //! never through the profile's proxy nor the environment's (`HTTP_PROXY`, `ALL_PROXY`, ...), a
 //! `*.localhost` name is this machine without asking DNS, a remote https server still goes
 //! through the profile's proxy, and a token endpoint spelled another way (percent-encoded,

@@ -1,4 +1,4 @@
-//! The trust store (issue 13, item 15): the engine trusts the operating system's store plus the
+//! The trust store: the engine trusts the operating system's store plus the
 //! profile's CA file, and not the web PKI roots bundled into the binary, so that a CA the OS
 //! store removed or distrusts is not trusted behind the user's back.
 //!

@@ -38,7 +38,7 @@ fn run() -> anyhow::Result<()> {
         eprintln!("bench report: TESSERA_APP_DEB / TESSERA_BASELINE_DEB not set, no .deb figures");
     }
 
-    let mut summary = String::from("# Tessera benchmarks (issue 7)\n\n");
+    let mut summary = String::from("# Tessera benchmarks\n\n");
     summary.push_str(&machine());
     summary.push('\n');
     summary.push_str(TABLE_HEADER);

@@ -1,0 +1,112 @@
+//! What a profile may say: [`Profile::validate`] checks everything that can be checked
+//! without the network, and the plain-http rule ([`check_transport_security`], with what counts
+//! as this machine: [`is_loopback`]) that the profile's base URL and every URL the transport
+//! sends to obey.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use super::Profile;
+use crate::error::{Error, Result};
+
+impl Profile {
+    /// Checks everything that can be checked without the network.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |detail: String| Err(Error::InvalidProfile { detail });
+        match self.base_url.scheme() {
+            "https" | "http" => {}
+            other => {
+                return invalid(format!(
+                    "the URL scheme must be https or http, not {other:?}"
+                ))
+            }
+        }
+        if self.base_url.host().is_none() {
+            return invalid("the base URL has no host".into());
+        }
+        if !self.base_url.username().is_empty() || self.base_url.password().is_some() {
+            return invalid("the base URL must not contain a user name or password".into());
+        }
+        check_transport_security(&self.base_url, self.allow_insecure_http)?;
+        let paths = [
+            ("obtain_path", Some(&self.obtain_path)),
+            ("refresh_path", Some(&self.refresh_path)),
+            ("verify_path", self.verify_path.as_ref()),
+            ("blacklist_path", self.blacklist_path.as_ref()),
+            ("registration_path", self.registration_path.as_ref()),
+        ];
+        for (name, path) in paths {
+            if let Some(path) = path {
+                if path.contains("://") || path.starts_with("//") {
+                    return invalid(format!("{name} must be a path on the base URL, not a URL"));
+                }
+            }
+        }
+        let fields = [
+            ("login_field", &self.login_field),
+            ("password_field", &self.password_field),
+            ("access_field", &self.access_field),
+            ("refresh_field", &self.refresh_field),
+            ("refresh_request_field", &self.refresh_request_field),
+            ("sliding_token_field", &self.sliding_token_field),
+            ("user_id_claim", &self.user_id_claim),
+        ];
+        for (name, value) in fields {
+            if value.trim().is_empty() {
+                return invalid(format!("{name} must not be empty"));
+            }
+        }
+        if self.auth_header_type.is_empty()
+            || !self
+                .auth_header_type
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return invalid(format!(
+                "auth_header_type must be one word such as Bearer or JWT, not {:?}",
+                self.auth_header_type
+            ));
+        }
+        if self.request_timeout_secs == 0 || self.connect_timeout_secs == 0 {
+            return invalid("timeouts must be at least one second".into());
+        }
+        if let Some(proxy) = &self.proxy {
+            Url::parse(proxy).map_err(|e| Error::InvalidProfile {
+                detail: format!(
+                    "the proxy {:?} is not a URL ({e})",
+                    crate::redact::url_credentials(proxy)
+                ),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the URL's host is this machine: `localhost` and `*.localhost` (RFC 6761; the
+/// transport resolves these names to 127.0.0.1 / ::1 itself, never through DNS),
+/// 127.0.0.0/8 and ::1.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => is_loopback_name(d),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether a domain name is `localhost` or under it (`api.localhost`, `localhost.`), any case.
+pub fn is_loopback_name(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    d == "localhost" || d.ends_with(".localhost")
+}
+
+/// Refuses `http://` to a non-loopback host unless explicitly allowed.
+pub fn check_transport_security(url: &Url, allow_insecure_http: bool) -> Result<()> {
+    if url.scheme() == "http" && !allow_insecure_http && !is_loopback(url) {
+        return Err(Error::InsecureUrl {
+            host: url.host_str().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(())
+}
