@@ -327,6 +327,22 @@ async fn cli_and_app_share_the_session(kind: BackendKind) {
         .await;
     assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains(user));
+
+    // Who is signed in: the name the profile's "me" endpoint gives, in words and as JSON.
+    let out = env.run(&["--profile", &p, "whoami"]).await;
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("Signed in as {user}")
+    );
+    let out = env.run(&["--profile", &p, "whoami", "--json"]).await;
+    assert_success(&out);
+    let who: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(who["name"], user);
+    assert!(who["user_id"].is_string(), "{who}");
+    env.run(&["--profile", &p, "logout"]).await;
+    let out = env.run(&["--profile", &p, "whoami"]).await;
+    assert_eq!(out.status.code(), Some(3), "nobody signed in → exit 3");
     env.assert_no_token_anywhere();
 }
 
