@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tauri::{Manager, Runtime};
-use tessera_session::{KeyringStore, SecretStore};
+use tessera_session::{SecretStore, WorkspaceConfig};
 
 use crate::launch::LaunchOptions;
 use crate::state::AppState;
@@ -51,7 +51,7 @@ pub fn app_state(
     store: Arc<dyn SecretStore>,
     launch: LaunchOptions,
 ) -> AppState {
-    AppState::new(data_dir, store, launch)
+    AppState::new(WorkspaceConfig::new(data_dir, store), launch)
 }
 
 /// Runs the desktop app until its last window closes.
@@ -79,9 +79,8 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
-            let store: Arc<dyn SecretStore> =
-                Arc::new(KeyringStore::new(&app.config().identifier)?);
-            let state = app_state(data_dir, store, launch);
+            let config = WorkspaceConfig::system(Some(data_dir), &app.config().identifier)?;
+            let state = AppState::new(config, launch);
             state.attach(app.handle());
             app.manage(state);
             if let Some(window) = app.get_webview_window("main") {

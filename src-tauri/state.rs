@@ -2,12 +2,11 @@
 //! refresh — shared with the CLI through the same files and keyring), the launch flags, and
 //! where session events go once the window exists.
 
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use tauri::{AppHandle, Emitter, Runtime};
 use tessera_session::workspace::EventNotice;
-use tessera_session::{SecretStore, SessionEvent, Workspace, WorkspaceConfig};
+use tessera_session::{SessionEvent, Workspace, WorkspaceConfig};
 
 use crate::launch::LaunchOptions;
 
@@ -24,10 +23,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(data_dir: PathBuf, store: Arc<dyn SecretStore>, launch: LaunchOptions) -> Self {
+    /// The app's workspace on `config` (its data directory and store): sessions kept fresh in
+    /// the background, events to the window once it is attached.
+    pub fn new(config: WorkspaceConfig, launch: LaunchOptions) -> Self {
         let window: Arc<OnceLock<Emit>> = Arc::new(OnceLock::new());
         let sink = window.clone();
-        let config = WorkspaceConfig::new(data_dir, store)
+        let config = config
             .keep_fresh(true)
             .on_event(move |notice| match notice {
                 EventNotice::Event(event) => {

@@ -286,7 +286,7 @@ pub(crate) async fn restore(engine: &Arc<Engine>, refresh_if_due: bool) -> Resul
         };
         match ensure_fresh(engine, generation, flights, Trigger::Expiring).await {
             Ok(()) => {}
-            Err(e) if e.is_transient() || e.code() == "lock_timeout" => {
+            Err(e) if e.is_transient() || matches!(e, Error::LockTimeout { .. }) => {
                 tracing::info!(profile = %engine.profile_name, code = e.code(), "restored offline; will refresh later");
             }
             Err(e) => return Err(e),

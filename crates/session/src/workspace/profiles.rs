@@ -228,6 +228,12 @@ impl Workspace {
         let key = name.to_owned();
         let renamed_from = previous.filter(|old| *old != name).map(str::to_owned);
         let renaming = renamed_from.clone();
+        // Keyring entries are per profile name: the old name's session is signed out once the
+        // rename is saved, through the session opened while the old name still exists.
+        let renamed_session = match &renamed_from {
+            Some(old) => Some(self.session(old).await),
+            None => None,
+        };
         let listing = self
             .update_profiles(move |file| {
                 let profile = build(file)?;
@@ -245,12 +251,11 @@ impl Workspace {
                 Ok(ProfileListing::from(&*file))
             })
             .await?;
-        if let Some(old) = renamed_from {
-            // Keyring entries are per profile name: the old name's session ends.
-            if let Err(error) = self.sign_out(&old).await {
+        if let (Some(old), Some(session)) = (renamed_from, renamed_session) {
+            self.forget(&old).await;
+            if let Err(error) = async { session?.logout().await }.await {
                 tracing::warn!(profile = %old, code = error.code(), "sign-out of a renamed profile failed");
             }
-            self.forget(&old).await;
         }
         Ok(Saved {
             listing,

@@ -29,7 +29,7 @@ enum Read {
     Restored,
 }
 
-struct Open {
+struct CachedSession {
     session: Session,
     read: Read,
     /// Proactive refresh while the shell runs; stopped when dropped.
@@ -41,13 +41,13 @@ struct Open {
 /// The cache of open sessions, by profile name.
 #[derive(Default)]
 pub(crate) struct OpenSessions {
-    open: Mutex<HashMap<String, Open>>,
+    open: Mutex<HashMap<String, CachedSession>>,
 }
 
 impl OpenSessions {
     /// Closes every session and waits (at most `grace`) for their last events to be delivered.
     pub(crate) async fn close_all(&self, grace: Duration) {
-        let drained: Vec<Open> = self.open.lock().await.drain().map(|(_, o)| o).collect();
+        let drained: Vec<CachedSession> = self.open.lock().await.drain().map(|(_, o)| o).collect();
         let mut pumps = Vec::new();
         for open in drained {
             drop(open.auto_refresh);
@@ -89,7 +89,7 @@ impl Workspace {
         let events = forward_events(&self.config.events, session.subscribe());
         open.insert(
             name.to_owned(),
-            Open {
+            CachedSession {
                 session: session.clone(),
                 read: Read::Not,
                 auto_refresh: None,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::Workspace;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::request::ApiRequest;
 use crate::status::SessionStatus;
 
@@ -22,9 +22,18 @@ pub struct WhoAmI {
 impl Workspace {
     /// Who is signed in to profile `name` (a request to the "me" endpoint when the profile
     /// has one; its failure to answer with a name falls back to the user id).
+    /// `login_required` when nobody is.
     pub async fn who_am_i(&self, name: &str) -> Result<WhoAmI> {
         let session = self.restored(name).await?;
-        let user_id = session.status().user_id;
+        let status = session.status();
+        if !status.signed_in {
+            return Err(Error::LoginRequired {
+                reason: status
+                    .reason
+                    .unwrap_or_else(|| "nobody is signed in".to_owned()),
+            });
+        }
+        let user_id = status.user_id;
         let mut found = None;
         if let Some(me_path) = session.profile().me_path.clone() {
             let response = session.request(ApiRequest::get(me_path)).await?;

@@ -1,6 +1,7 @@
 //! The engine against a simplejwt server with an injected clock, one module per topic: sign-in,
 //! restore, proactive refresh and rotation, refresh failures, single-flight refresh, replay on
-//! 401, sign-out, and the request path (what the engine sends where, untrusted input).
+//! 401, sign-out, the request path (what the engine sends where, untrusted input), and the
+//! workspace API the shells call (profile rules, launch resolution, who is signed in).
 //!
 //! Tests that only need what a simplejwt server offers run against the Rust reference backend
 //! and its `/_test/` controls ([`common::backend::BackendHarness`]); those that need behaviour
@@ -19,3 +20,4 @@ mod restore;
 mod sign_in;
 mod sign_out;
 mod single_flight;
+mod workspace;
