@@ -355,10 +355,52 @@ fn a_held_profiles_lock_does_not_stall_other_commands() {
     holder.join().unwrap();
 }
 
+/// Every `.js` file under `ui/` (any depth), read at test time so a new module is covered
+/// without touching this test: the paths, sorted, and their texts joined by newlines.
+fn ui_js() -> (Vec<std::path::PathBuf>, String) {
+    fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "js") {
+                found.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui"),
+        &mut paths,
+    );
+    paths.sort();
+    let mut text = String::new();
+    for path in &paths {
+        let file =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.push_str(&file);
+        text.push('\n');
+    }
+    (paths, text)
+}
+
+/// The text in `text` after `marker` up to the first `end` after it.
+fn js_block<'a>(text: &'a str, marker: &str, end: &str) -> &'a str {
+    let Some(start) = text.find(marker) else {
+        panic!("{marker} not found in the UI's JS files (ui/**/*.js)");
+    };
+    let rest = &text[start + marker.len()..];
+    let Some(stop) = rest.find(end) else {
+        panic!("no {end:?} after {marker} in the UI's JS files");
+    };
+    &rest[..stop]
+}
+
 /// The quoted names in `text` after `marker` up to the closing bracket (a JS array literal).
 fn js_array(text: &str, marker: &str) -> Vec<String> {
     let Some(start) = text.find(marker) else {
-        panic!("{marker} not found in ui/app.js");
+        panic!("{marker} not found in the UI's JS files (ui/**/*.js)");
     };
     let rest = &text[start + marker.len()..];
     let end = rest.find(']').expect("an array literal");
@@ -391,7 +433,13 @@ fn names_after(text: &str, prefix: &str, end: char) -> std::collections::BTreeSe
 /// screen.
 #[test]
 fn the_ui_uses_rusts_names() {
-    let app_js = include_str!("../ui/app.js");
+    let (js_files, app_js) = ui_js();
+    let app_js = app_js.as_str();
+    assert!(
+        !js_files.is_empty(),
+        "no .js file found under {}/ui",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let html = include_str!("../ui/index.html");
 
     // Profile fields: the form's inputs and every field the script reads or writes.
@@ -477,8 +525,15 @@ fn the_ui_uses_rusts_names() {
             tag
         })
         .collect();
-    let mut ui_texts = names_after(app_js, "    ", ':');
-    ui_texts.retain(|name| app_js.contains(&format!("    {name}: (")));
+    // The activity log's texts: the `name: (e) => ...` entries of `EVENT_TEXT`.
+    let mut ui_texts: std::collections::BTreeSet<String> =
+        js_block(app_js, "const EVENT_TEXT = {", "\n};")
+            .lines()
+            .filter_map(|line| {
+                let (name, rest) = line.trim().split_once(':')?;
+                rest.trim_start().starts_with('(').then(|| name.to_owned())
+            })
+            .collect();
     ui_texts.remove("error"); // the UI's own entry for a failed command
     assert_eq!(
         ui_texts, rust_events,
@@ -491,8 +546,15 @@ fn the_ui_uses_rusts_names() {
         unknown.is_empty(),
         "the UI reacts to events Rust never sends: {unknown:?}"
     );
-    assert!(app_js.contains(&format!("listen(\"{}\"", tessera_app::state::SESSION_EVENT)));
-    assert!(app_js.contains(&format!("listen(\"{}\"", tessera_app::updates::EVENT)));
+    for event in [
+        tessera_app::state::SESSION_EVENT,
+        tessera_app::updates::EVENT,
+    ] {
+        assert!(
+            app_js.contains(&format!("listen(\"{event}\"")),
+            "the UI does not listen to Rust's {event:?} event (looked in {js_files:?})"
+        );
+    }
 
     // Commands: every command the UI calls is one the window may call (its capability lists
     // exactly the registered commands; `no_command_ever_returns_a_token` calls each of them).
