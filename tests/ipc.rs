@@ -442,6 +442,22 @@ fn the_ui_uses_rusts_names() {
     );
     let html = include_str!("../ui/index.html");
 
+    // Every module but the entry one is preloaded, so the page fetches them all at once.
+    let ui_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    for path in &js_files {
+        let href = path
+            .strip_prefix(&ui_dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let preloaded = html.contains(&format!("<link rel=\"modulepreload\" href=\"{href}\""));
+        let entry = html.contains(&format!("<script type=\"module\" src=\"{href}\""));
+        assert!(
+            preloaded != entry,
+            "ui/index.html must load {href} once: as the entry module or as a modulepreload"
+        );
+    }
+
     // Profile fields: the form's inputs and every field the script reads or writes.
     let profile = tessera_session::Profile::from_base_url("https://api.example.com/").unwrap();
     let rust_fields: std::collections::BTreeSet<String> = serde_json::to_value(&profile)

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tessera_session::{Clock, FakeStore, ManualClock, Password, Profile, Session, SessionConfig};
+use tessera_session::{FakeStore, ManualClock, Password, Profile, Session};
 use tessera_testkit::{BackendKind, ServerOptions, TestServer};
 
-use super::harness::fast_options;
+use super::harness::open_session;
 
 /// The keyring account every harness session uses (its entry is `session:test`).
 pub const ACCOUNT: &str = "test";
@@ -62,18 +62,7 @@ impl BackendHarness {
     }
 
     pub fn session_with(&self, profile: Profile) -> Session {
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        Session::open(
-            SessionConfig::new(
-                ACCOUNT,
-                profile,
-                self.store.clone(),
-                self.lock_dir.path().to_path_buf(),
-            )
-            .with_clock(clock)
-            .with_options(fast_options()),
-        )
-        .unwrap()
+        open_session(ACCOUNT, profile, &self.store, &self.clock, &self.lock_dir)
     }
 
     /// A session signed in as the server's first user.

@@ -38,6 +38,25 @@ pub fn fast_options() -> SessionOptions {
     }
 }
 
+/// An engine instance on a fake keyring, a manual clock and a lock directory with
+/// [`fast_options`]: what every harness's `session_with` opens.
+pub fn open_session(
+    account: &str,
+    profile: Profile,
+    store: &Arc<FakeStore>,
+    clock: &Arc<ManualClock>,
+    lock_dir: &tempfile::TempDir,
+) -> Session {
+    let store: Arc<dyn SecretStore> = store.clone();
+    let clock: Arc<dyn Clock> = clock.clone();
+    Session::open(
+        SessionConfig::new(account, profile, store, lock_dir.path().to_path_buf())
+            .with_clock(clock)
+            .with_options(fast_options()),
+    )
+    .unwrap()
+}
+
 impl Harness {
     pub async fn new(cfg: ServerConfig) -> Self {
         let clock = Arc::new(ManualClock::starting_now());
@@ -62,14 +81,7 @@ impl Harness {
     }
 
     pub fn session_with(&self, profile: Profile) -> Session {
-        let store: Arc<dyn SecretStore> = self.store.clone();
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        Session::open(
-            SessionConfig::new("test", profile, store, self.lock_dir.path().to_path_buf())
-                .with_clock(clock)
-                .with_options(fast_options()),
-        )
-        .unwrap()
+        open_session("test", profile, &self.store, &self.clock, &self.lock_dir)
     }
 
     pub async fn logged_in(&self) -> Session {
