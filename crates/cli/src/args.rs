@@ -177,6 +177,22 @@ pub struct ProfileFields {
     /// Allow plain http:// to a host other than this machine (credentials in clear text).
     #[arg(long, value_name = "BOOL")]
     pub allow_insecure_http: Option<bool>,
+    /// Verify token signatures with this algorithm (RS256, ES256, EdDSA, ...; "none" turns
+    /// verification off). Needs --verify-key or --jwks-url.
+    #[arg(long, value_name = "ALG")]
+    pub verify_alg: Option<String>,
+    /// The server's PEM public key, for --verify-alg.
+    #[arg(long, value_name = "FILE", conflicts_with = "jwks_url")]
+    pub verify_key: Option<PathBuf>,
+    /// The server's JWK Set URL (simplejwt JWK_URL), for --verify-alg.
+    #[arg(long, value_name = "URL")]
+    pub jwks_url: Option<String>,
+    /// The `aud` tokens must carry (simplejwt AUDIENCE; "none" to accept any).
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
+    /// The `iss` tokens must carry (simplejwt ISSUER; "none" to accept any).
+    #[arg(long, value_name = "ISS")]
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Args)]

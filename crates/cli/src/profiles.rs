@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use tessera_session::error::Error as EngineError;
 use tessera_session::workspace::Saved;
-use tessera_session::{Profile, Workspace};
+use tessera_session::{Profile, VerificationConfig, Workspace};
 
 use crate::args::{ProfileCommand, ProfileFields};
 use crate::error::{CliError, CliResult};
@@ -16,7 +17,8 @@ fn optional(value: &str) -> Option<String> {
 }
 
 /// Applies every flag that was given; the rest of the profile stays as it is.
-pub fn apply(fields: &ProfileFields, p: &mut Profile) {
+pub fn apply(fields: &ProfileFields, p: &mut Profile) -> Result<(), EngineError> {
+    apply_verification(fields, p)?;
     if fields.custom_view_fields {
         *p = p.clone().with_custom_view_fields();
     }
@@ -64,6 +66,73 @@ pub fn apply(fields: &ProfileFields, p: &mut Profile) {
     if let Some(v) = fields.allow_insecure_http {
         p.allow_insecure_http = v;
     }
+    Ok(())
+}
+
+/// The signature-verification flags: `--verify-alg none` turns verification off; any other
+/// verification flag changes the profile's settings (one key source: a key file or a JWKS URL).
+/// Whether the result is usable is the engine's rule, checked when the profile is saved.
+fn apply_verification(fields: &ProfileFields, p: &mut Profile) -> Result<(), EngineError> {
+    let invalid = |detail: &str| EngineError::InvalidProfile {
+        detail: detail.to_owned(),
+    };
+    let any = fields.verify_key.is_some()
+        || fields.jwks_url.is_some()
+        || fields.audience.is_some()
+        || fields.issuer.is_some();
+    if fields
+        .verify_alg
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("none"))
+    {
+        if any {
+            return Err(invalid(
+                "--verify-alg none turns verification off: leave out --verify-key, --jwks-url, --audience and --issuer",
+            ));
+        }
+        p.verification = None;
+        return Ok(());
+    }
+    if !any && fields.verify_alg.is_none() {
+        return Ok(());
+    }
+    let mut v = p.verification.take().unwrap_or(VerificationConfig {
+        algorithm: String::new(),
+        public_key_file: None,
+        public_key_pem: None,
+        jwks_url: None,
+        audience: None,
+        issuer: None,
+        leeway_secs: 0,
+    });
+    if let Some(algorithm) = &fields.verify_alg {
+        v.algorithm = algorithm.trim().to_owned();
+    }
+    if v.algorithm.is_empty() {
+        return Err(invalid(
+            "say which algorithm the server signs with: --verify-alg RS256 (or ES256, EdDSA, ...)",
+        ));
+    }
+    if let Some(file) = &fields.verify_key {
+        v.public_key_file = Some(file.clone());
+        v.public_key_pem = None;
+        v.jwks_url = None;
+    }
+    if let Some(url) = &fields.jwks_url {
+        let url = url::Url::parse(url)
+            .map_err(|e| invalid(&format!("--jwks-url {url:?} is not a URL ({e})")))?;
+        v.jwks_url = Some(url);
+        v.public_key_file = None;
+        v.public_key_pem = None;
+    }
+    if let Some(audience) = &fields.audience {
+        v.audience = optional(audience);
+    }
+    if let Some(issuer) = &fields.issuer {
+        v.issuer = optional(issuer);
+    }
+    p.verification = Some(v);
+    Ok(())
 }
 
 fn parse_url(url: &str) -> CliResult<Profile> {
@@ -81,7 +150,7 @@ pub async fn run(workspace: &Workspace, command: &ProfileCommand) -> CliResult<(
         }
         ProfileCommand::Add { name, url, fields } => {
             let mut profile = parse_url(url)?;
-            apply(fields, &mut profile);
+            apply(fields, &mut profile)?;
             workspace.add_profile(name, profile).await?;
             eprintln!("added profile {name}");
         }
@@ -97,8 +166,7 @@ pub async fn run(workspace: &Workspace, command: &ProfileCommand) -> CliResult<(
                     if let Some(url) = &base_url {
                         profile.base_url = url.clone();
                     }
-                    apply(&fields, profile);
-                    Ok(())
+                    apply(&fields, profile)
                 })
                 .await?;
             report_move(name, &saved);

@@ -947,3 +947,151 @@ async fn proxy_passwords_stay_hidden_and_files_stay_private() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("profiles.json")), 0o600);
 }
+
+// ---- signature verification from flags -----------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_verified_with_the_flags_given() {
+    let server = TestServer::start(
+        BackendKind::Rust,
+        ServerOptions {
+            algorithm: tessera_testkit::SigningAlgorithm::Rs256,
+            ..options()
+        },
+    )
+    .await
+    .unwrap();
+    let mut env = Env::new("verify");
+    let p = env.profile.clone();
+    let url = server.base_url().to_string();
+    let jwks = format!("{url}api/jwks/");
+    let key = env.data.path().join("server.pem");
+    std::fs::write(&key, b"not a key").unwrap();
+    let key = key.to_str().unwrap().to_owned();
+
+    // Settings that can never verify are refused when saved, with what to do.
+    expect_exit(
+        &mut env,
+        &[
+            "profile",
+            "add",
+            &p,
+            "--url",
+            &url,
+            "--verify-alg",
+            "HS256",
+            "--jwks-url",
+            &jwks,
+        ],
+        2,
+        "never be stored on a client",
+    )
+    .await;
+    expect_exit(
+        &mut env,
+        &["profile", "add", &p, "--url", &url, "--jwks-url", &jwks],
+        2,
+        "--verify-alg RS256",
+    )
+    .await;
+    expect_exit(
+        &mut env,
+        &["profile", "add", &p, "--url", &url, "--verify-alg", "RS256"],
+        2,
+        "public key",
+    )
+    .await;
+    expect_exit(
+        &mut env,
+        &[
+            "profile",
+            "add",
+            &p,
+            "--url",
+            &url,
+            "--verify-alg",
+            "RS256",
+            "--verify-key",
+            &key,
+        ],
+        2,
+        "cannot be read",
+    )
+    .await;
+    let listed = env.run(&["profile", "list", "--json"]).await;
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains(&p),
+        "nothing was saved"
+    );
+
+    // RS256 with the server's JWK Set: sign-in verifies every token.
+    let out = env
+        .run(&[
+            "profile",
+            "add",
+            &p,
+            "--url",
+            &url,
+            "--verify-alg",
+            "RS256",
+            "--jwks-url",
+            &jwks,
+        ])
+        .await;
+    assert_success(&out);
+    let shown = env.run(&["profile", "show", &p, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["profile"]["verification"]["algorithm"], "RS256");
+    assert_eq!(shown["profile"]["verification"]["jwks_url"], jwks.as_str());
+    env.login(&server).await;
+    let out = env
+        .run(&["--profile", &p, "request", "GET", "/api/hello/"])
+        .await;
+    assert_success(&out);
+
+    // A token the settings do not accept (another audience) is rejected at sign-in: exit 6.
+    let out = env
+        .run(&["profile", "edit", &p, "--audience", "someone-else"])
+        .await;
+    assert_success(&out);
+    let (user, password) = server.user().unwrap();
+    let mut cmd = env.command(&[
+        "--profile",
+        &p,
+        "login",
+        "--username",
+        user,
+        "--password-stdin",
+    ]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(format!("{password}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    env.record(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("token_rejected"));
+
+    // And `--verify-alg none` turns verification off again.
+    let out = env
+        .run(&["profile", "edit", &p, "--verify-alg", "none"])
+        .await;
+    assert_success(&out);
+    let shown = env.run(&["profile", "show", &p, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(shown["profile"]["verification"].is_null(), "{shown}");
+    env.assert_no_token_anywhere();
+}

@@ -249,13 +249,19 @@ impl TokenVerifier {
         // exp is checked below in the server's time, not the local clock's.
         validation.validate_exp = false;
         validation.validate_nbf = false;
+        // A configured audience or issuer must be in the token: jsonwebtoken only compares
+        // the claims that are present unless they are required.
         validation.required_spec_claims = ["exp".to_owned()].into_iter().collect();
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.required_spec_claims.insert("aud".to_owned());
+            }
             None => validation.validate_aud = false,
         }
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            validation.required_spec_claims.insert("iss".to_owned());
         }
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| rejected(format!("{e}")))?;
@@ -401,6 +407,36 @@ mod tests {
             TokenVerifier::new(&cfg, "user_id").unwrap_err().code(),
             "invalid_profile"
         );
+    }
+
+    #[test]
+    fn a_configured_audience_or_issuer_must_be_in_the_token() {
+        let cfg = VerificationConfig {
+            audience: Some("api".into()),
+            issuer: Some("https://issuer.example".into()),
+            ..config(ED_PUBLIC)
+        };
+        let verifier = TokenVerifier::new(&cfg, "user_id").unwrap();
+        let both =
+            json!({"token_type":"access","exp":2000,"aud":"api","iss":"https://issuer.example"});
+        verifier.verify(&ed_token(&both), "access", 1800).unwrap();
+        for (claim, wrong) in [
+            ("aud", json!("other")),
+            ("iss", json!("https://other.example")),
+        ] {
+            let mut claims = both.clone();
+            claims[claim] = wrong;
+            let err = verifier
+                .verify(&ed_token(&claims), "access", 1800)
+                .unwrap_err();
+            assert_eq!(err.code(), "token_rejected", "wrong {claim}");
+            let mut claims = both.clone();
+            claims.as_object_mut().unwrap().remove(claim);
+            let err = verifier
+                .verify(&ed_token(&claims), "access", 1800)
+                .unwrap_err();
+            assert_eq!(err.code(), "token_rejected", "no {claim} at all");
+        }
     }
 
     #[test]

@@ -8,9 +8,25 @@ use std::net::IpAddr;
 use url::{Host, Url};
 
 use super::Profile;
+use crate::claims::TokenVerifier;
 use crate::error::{Error, Result};
 
 impl Profile {
+    /// Checks the signature-verification settings as a verifier would use them (the algorithm,
+    /// one key source, the key file readable and a key of that algorithm, a JWKS URL allowed by
+    /// the plain-http rule). Run when a profile is saved, not when the profiles file is read: a
+    /// key file that disappears later fails that profile's sessions, not the whole file.
+    pub fn validate_verification(&self) -> Result<()> {
+        let Some(config) = &self.verification else {
+            return Ok(());
+        };
+        TokenVerifier::new(config, &self.user_id_claim)?;
+        if let Some(url) = &config.jwks_url {
+            check_transport_security(url, self.allow_insecure_http)?;
+        }
+        Ok(())
+    }
+
     /// Checks everything that can be checked without the network.
     pub fn validate(&self) -> Result<()> {
         let invalid = |detail: String| Err(Error::InvalidProfile { detail });

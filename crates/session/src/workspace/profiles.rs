@@ -202,6 +202,7 @@ impl Workspace {
         let current = self.profiles().await?;
         let planned = build(&current)?;
         planned.validate()?;
+        planned.validate_verification()?;
         let creating = previous != Some(name);
         if creating && current.profiles.contains_key(name) {
             return Err(exists(name));
