@@ -111,6 +111,10 @@ pub enum ProfileCommand {
 /// Every profile setting of the session engine. Unset flags leave a setting as it is.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ProfileFields {
+    /// Start from a Django stack's endpoints and field names: simplejwt, djoser, dj-rest-auth,
+    /// dj-rest-auth-legacy (before 3.0), ninja-jwt. Other flags given with it win.
+    #[arg(long, value_name = "PRESET")]
+    pub preset: Option<String>,
     /// Token obtain path.
     #[arg(long, value_name = "PATH")]
     pub obtain_path: Option<String>,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use tessera_session::error::Error as EngineError;
+use tessera_session::profile::Preset;
 use tessera_session::workspace::Saved;
 use tessera_session::{Profile, VerificationConfig, Workspace};
 
@@ -18,6 +19,9 @@ fn optional(value: &str) -> Option<String> {
 
 /// Applies every flag that was given; the rest of the profile stays as it is.
 pub fn apply(fields: &ProfileFields, p: &mut Profile) -> Result<(), EngineError> {
+    if let Some(name) = &fields.preset {
+        Preset::parse(name)?.apply(p);
+    }
     apply_verification(fields, p)?;
     if fields.custom_view_fields {
         *p = p.clone().with_custom_view_fields();

@@ -1095,3 +1095,58 @@ async fn signatures_are_verified_with_the_flags_given() {
     assert!(shown["profile"]["verification"].is_null(), "{shown}");
     env.assert_no_token_anywhere();
 }
+
+// ---- presets ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presets_fill_a_profile_and_flags_still_win() {
+    let server = TestServer::start(BackendKind::Rust, options())
+        .await
+        .unwrap();
+    let mut env = Env::new("preset");
+    let p = env.profile.clone();
+    let url = server.base_url().to_string();
+    expect_exit(
+        &mut env,
+        &["profile", "add", &p, "--url", &url, "--preset", "djnago"],
+        2,
+        "use one of simplejwt, djoser, dj-rest-auth, dj-rest-auth-legacy, ninja-jwt",
+    )
+    .await;
+
+    // djoser's endpoints, with the refresh path given by a flag winning over the preset's.
+    let out = env
+        .run(&[
+            "profile",
+            "add",
+            &p,
+            "--url",
+            &url,
+            "--preset",
+            "djoser",
+            "--refresh-path",
+            "/api/token/refresh/",
+        ])
+        .await;
+    assert_success(&out);
+    let shown = env.run(&["profile", "show", &p, "--json"]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let profile = &shown["profile"];
+    assert_eq!(profile["preset"], "djoser");
+    assert_eq!(profile["obtain_path"], "/auth/jwt/create/");
+    assert_eq!(profile["refresh_path"], "/api/token/refresh/");
+    assert!(profile["blacklist_path"].is_null());
+    let text = env.run(&["profile", "show", &p]).await;
+    assert!(String::from_utf8_lossy(&text.stdout).contains("djoser"));
+
+    // Back to simplejwt's endpoints: the reference backend signs in and out with them.
+    let out = env
+        .run(&["profile", "edit", &p, "--preset", "simplejwt"])
+        .await;
+    assert_success(&out);
+    env.login(&server).await;
+    let out = env.run(&["--profile", &p, "logout"]).await;
+    assert_success(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blacklisted"));
+    env.assert_no_token_anywhere();
+}

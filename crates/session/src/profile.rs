@@ -8,7 +8,8 @@
 //!
 //! Here: the [`Profile`] struct, its defaults and the URLs it derives. What a profile may say
 //! (and the plain-http rule every URL obeys) is `profile/validate.rs`; the names ad-hoc
-//! `--server URL` profiles get are `profile/ad_hoc.rs` ([`ad_hoc_name`]).
+//! `--server URL` profiles get are `profile/ad_hoc.rs` ([`ad_hoc_name`]); the Django stacks a
+//! profile can start from are `profile/preset.rs` ([`Preset`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,11 +22,13 @@ use crate::claims::VerificationConfig;
 use crate::error::{Error, Result};
 
 mod ad_hoc;
+mod preset;
 #[cfg(test)]
 mod tests;
 mod validate;
 
 pub use ad_hoc::ad_hoc_name;
+pub use preset::Preset;
 pub use validate::{check_transport_security, is_loopback, is_loopback_name};
 
 /// One backend. See the module docs for the meaning of defaults.
@@ -99,6 +102,10 @@ pub struct Profile {
     /// Verify token signatures with a public key or JWKS.
     #[serde(default)]
     pub verification: Option<VerificationConfig>,
+    /// The preset the profile was made from (`djoser`, `dj-rest-auth`, ...; see `preset.rs`),
+    /// shown to the user; the settings themselves are the fields above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
     /// Fields this version does not know; kept as they are.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -176,6 +183,7 @@ impl Profile {
             proxy: None,
             allow_insecure_http: false,
             verification: None,
+            preset: None,
             extra: Map::new(),
         }
     }

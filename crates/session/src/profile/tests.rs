@@ -216,3 +216,70 @@ fn custom_view_preset() {
         ("email", "access_token", "refresh_token")
     );
 }
+
+#[test]
+fn presets_set_the_stack_and_keep_the_rest() {
+    let mut base = Profile::from_base_url("https://api.example.com/").unwrap();
+    base.request_timeout_secs = 7;
+    base.proxy = Some("http://proxy.example:3128/".into());
+    base.auth_header_type = "JWT".into();
+
+    let mut djoser = base.clone();
+    Preset::Djoser.apply(&mut djoser);
+    assert_eq!(djoser.obtain_path, "/auth/jwt/create/");
+    assert_eq!(djoser.refresh_path, "/auth/jwt/refresh/");
+    assert_eq!(djoser.verify_path.as_deref(), Some("/auth/jwt/verify/"));
+    assert_eq!(djoser.blacklist_path, None, "djoser has no JWT logout");
+    assert_eq!(djoser.me_path.as_deref(), Some("/auth/users/me/"));
+    assert_eq!(djoser.auth_header_type, "Bearer");
+    assert_eq!(djoser.request_timeout_secs, 7, "connection settings stay");
+    assert_eq!(djoser.proxy, base.proxy);
+    assert_eq!(djoser.preset.as_deref(), Some("djoser"));
+
+    let mut legacy = base.clone();
+    Preset::DjRestAuthLegacy.apply(&mut legacy);
+    assert_eq!(legacy.obtain_path, "/dj-rest-auth/login/");
+    assert_eq!(
+        legacy.blacklist_path.as_deref(),
+        Some("/dj-rest-auth/logout/")
+    );
+    assert_eq!(
+        (legacy.access_field.as_str(), legacy.refresh_field.as_str()),
+        ("access_token", "refresh_token")
+    );
+    assert_eq!(
+        legacy.refresh_request_field, "refresh",
+        "2.x reads `refresh` at refresh and logout"
+    );
+
+    let mut ninja = base.clone();
+    Preset::NinjaJwt.apply(&mut ninja);
+    assert_eq!(
+        ninja.obtain_path, "/api/token/pair",
+        "no trailing slash: ninja answers 404 to one"
+    );
+    assert_eq!(ninja.blacklist_path, None);
+
+    // A preset replaces what another preset set; simplejwt is the defaults.
+    let mut back = legacy.clone();
+    Preset::Simplejwt.apply(&mut back);
+    let mut defaults = Profile::from_base_url("https://api.example.com/").unwrap();
+    defaults.request_timeout_secs = 7;
+    defaults.proxy = base.proxy.clone();
+    defaults.preset = Some("simplejwt".into());
+    assert_eq!(back, defaults);
+
+    for preset in Preset::ALL {
+        let mut p = base.clone();
+        preset.apply(&mut p);
+        p.validate().unwrap();
+        assert_eq!(Preset::parse(preset.name()).unwrap(), preset);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Profile>(&json).unwrap(), p, "{json}");
+    }
+    let err = Preset::parse("djnago").unwrap_err();
+    assert!(err.to_string().contains("djoser, dj-rest-auth"), "{err}");
+    // A profile saved before presets existed has none, and none is written for it.
+    let plain = serde_json::to_value(&base).unwrap();
+    assert!(plain.get("preset").is_none());
+}
