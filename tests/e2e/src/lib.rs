@@ -95,25 +95,30 @@ impl Driver {
                 format!("starting {driver}: install it with `bash scripts/setup.sh test`")
             })?;
         let mut driver = Self { child, port };
-        driver.wait_ready().await?;
+        driver.wait_ready(native_port).await?;
         Ok(driver)
     }
 
-    async fn wait_ready(&mut self) -> Result<()> {
+    /// Waits until tauri-driver and the native WebKitWebDriver it starts both listen: a
+    /// session request that reaches tauri-driver before WebKitWebDriver listens fails with a
+    /// dropped connection (tauri-apps/tauri#3576).
+    async fn wait_ready(&mut self, native_port: u16) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait()? {
                 bail!("tauri-driver exited early with {status}");
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
+            let listening = |port: u16| async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            };
+            if listening(self.port).await && listening(native_port).await {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 bail!(
-                    "tauri-driver did not listen on port {} within 30 s",
+                    "tauri-driver (port {}) and WebKitWebDriver (port {native_port}) did not both listen within 30 s",
                     self.port
                 );
             }
