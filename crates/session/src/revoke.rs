@@ -72,8 +72,8 @@ pub(crate) fn issuer_of(engine: &Engine, stored: Option<&StoredSession>) -> Resu
     })
 }
 
-/// Posts `token` to the issuer's blacklist endpoint: `Ok(())` when the server confirmed, or
-/// why not, in words for the sign-out result.
+/// Posts `token` to the issuer's blacklist endpoint: `Ok(())` when the server confirmed (a 2xx
+/// whose body is a JSON object), or why not, in words for the sign-out result.
 pub(crate) async fn blacklist(
     engine: &Engine,
     issuer: &Issuer,
@@ -89,8 +89,19 @@ pub(crate) async fn blacklist(
     )])
     .map_err(|e| format!("the server was not told ({})", e.code()))?;
     match issuer.transport.post_auth(url, body, Some(timeout)).await {
-        Ok(r) if (200..300).contains(&r.status) => Ok(()),
+        Ok(r) if (200..300).contains(&r.status) && confirms(&r.body) => Ok(()),
+        Ok(r) if (200..300).contains(&r.status) => Err(format!(
+            "the logout endpoint answered {} without saying the token was blacklisted",
+            r.status
+        )),
         Ok(r) => Err(format!("the blacklist endpoint answered {}", r.status)),
         Err(e) => Err(format!("the server was not told ({})", e.code())),
     }
+}
+
+/// Whether a 2xx logout answer says the token is finished with: a JSON object, as simplejwt's
+/// blacklist view (`{}`), dj-rest-auth's logout (`{"detail": "Successfully logged out."}`) and
+/// ninja-jwt's send. A bare status (a custom view's 205) or a page confirms nothing.
+fn confirms(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object())
 }

@@ -63,3 +63,27 @@ async fn a_logout_elsewhere_signs_this_process_out_at_its_next_refresh() {
     assert_eq!(err.code(), "login_required");
     assert_eq!(h.count("POST /api/token/refresh/ 200").await, 0);
 }
+
+/// "Blacklisted" is said only when the server's answer says so (a JSON object: simplejwt's
+/// `{}`, dj-rest-auth's `{"detail": ...}`); a bare 205 from a custom view is a local sign-out
+/// with what the server answered.
+#[tokio::test]
+async fn a_logout_answer_without_a_body_is_not_reported_as_blacklisted() {
+    let h = crate::common::Harness::new(crate::common::ServerConfig::default()).await;
+    h.logged_in().await;
+    let mut profile = h.profile.clone();
+    profile.blacklist_path = Some("/api/logout-no-body/".into());
+    let out = h.session_with(profile).logout().await.unwrap();
+    assert!(!out.server_revoked, "{out:?}");
+    let note = out.server_note.unwrap_or_default();
+    assert!(note.contains("205"), "{note}");
+    assert_eq!(h.server.count("POST /api/logout-no-body/ 205"), 1);
+    assert!(
+        h.store.snapshot().is_empty(),
+        "the keyring is cleared anyway"
+    );
+
+    // simplejwt's `{}` is a confirmation.
+    let out = h.logged_in().await.logout().await.unwrap();
+    assert!(out.server_revoked, "{out:?}");
+}

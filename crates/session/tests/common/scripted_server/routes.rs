@@ -25,6 +25,7 @@ pub(super) fn router(state: Arc<ServerState>) -> Router {
         .route("/api/token/", post(obtain))
         .route("/api/token/refresh/", post(refresh))
         .route("/api/token/blacklist/", post(blacklist))
+        .route("/api/logout-no-body/", post(logout_without_a_body))
         .route("/api/token/sliding/", post(obtain_sliding))
         .route("/api/token/sliding/refresh/", post(refresh_sliding))
         .route("/jwks.json", axum::routing::get(jwks))
@@ -315,6 +316,12 @@ async fn blacklist(State(s): State<Arc<ServerState>>, body: Bytes) -> Response {
             json!({"detail": message, "code": "token_not_valid"}),
         ),
     }
+}
+
+/// A custom logout view as tutorials write it: 205 and no body, whatever it did.
+async fn logout_without_a_body(State(s): State<Arc<ServerState>>) -> Response {
+    s.count("POST", "/api/logout-no-body/", 205);
+    StatusCode::RESET_CONTENT.into_response()
 }
 
 async fn register(State(s): State<Arc<ServerState>>, body: Bytes) -> Response {
