@@ -71,6 +71,12 @@ impl Env {
     }
 
     async fn login(&mut self, server: &TestServer) {
+        let out = self.try_login(server).await;
+        assert_success(&out);
+    }
+
+    /// `login --password-stdin` as the server's first user, whatever it answers.
+    async fn try_login(&mut self, server: &TestServer) -> Output {
         let (user, password) = server.user().unwrap();
         let mut cmd = self.command(&[
             "--profile",
@@ -94,7 +100,7 @@ impl Env {
         }
         let out = child.wait_with_output().await.unwrap();
         self.record(&out);
-        assert_success(&out);
+        out
     }
 
     /// Every file the CLI wrote.
@@ -1054,29 +1060,7 @@ async fn signatures_are_verified_with_the_flags_given() {
         .run(&["profile", "edit", &p, "--audience", "someone-else"])
         .await;
     assert_success(&out);
-    let (user, password) = server.user().unwrap();
-    let mut cmd = env.command(&[
-        "--profile",
-        &p,
-        "login",
-        "--username",
-        user,
-        "--password-stdin",
-    ]);
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all(format!("{password}\n").as_bytes())
-            .await
-            .unwrap();
-    }
-    let out = child.wait_with_output().await.unwrap();
-    env.record(&out);
+    let out = env.try_login(&server).await;
     assert_eq!(
         out.status.code(),
         Some(6),
