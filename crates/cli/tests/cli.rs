@@ -976,54 +976,23 @@ async fn signatures_are_verified_with_the_flags_given() {
     let key = key.to_str().unwrap().to_owned();
 
     // Settings that can never verify are refused when saved, with what to do.
-    expect_exit(
-        &mut env,
-        &[
-            "profile",
-            "add",
-            &p,
-            "--url",
-            &url,
-            "--verify-alg",
-            "HS256",
-            "--jwks-url",
-            &jwks,
-        ],
-        2,
-        "never be stored on a client",
-    )
-    .await;
-    expect_exit(
-        &mut env,
-        &["profile", "add", &p, "--url", &url, "--jwks-url", &jwks],
-        2,
-        "--verify-alg RS256",
-    )
-    .await;
-    expect_exit(
-        &mut env,
-        &["profile", "add", &p, "--url", &url, "--verify-alg", "RS256"],
-        2,
-        "public key",
-    )
-    .await;
-    expect_exit(
-        &mut env,
-        &[
-            "profile",
-            "add",
-            &p,
-            "--url",
-            &url,
-            "--verify-alg",
-            "RS256",
-            "--verify-key",
-            &key,
-        ],
-        2,
-        "cannot be read",
-    )
-    .await;
+    let refused: [(&[&str], &str); 4] = [
+        (
+            &["--verify-alg", "HS256", "--jwks-url", &jwks],
+            "never be stored on a client",
+        ),
+        (&["--jwks-url", &jwks], "--verify-alg RS256"),
+        (&["--verify-alg", "RS256"], "public key"),
+        (
+            &["--verify-alg", "RS256", "--verify-key", &key],
+            "cannot be read",
+        ),
+    ];
+    for (flags, needle) in refused {
+        let mut args = vec!["profile", "add", &p, "--url", &url];
+        args.extend_from_slice(flags);
+        expect_exit(&mut env, &args, 2, needle).await;
+    }
     let listed = env.run(&["profile", "list", "--json"]).await;
     assert!(
         !String::from_utf8_lossy(&listed.stdout).contains(&p),
