@@ -100,15 +100,7 @@ fn apply_verification(fields: &ProfileFields, p: &mut Profile) -> Result<(), Eng
     if !any && fields.verify_alg.is_none() {
         return Ok(());
     }
-    let mut v = p.verification.take().unwrap_or(VerificationConfig {
-        algorithm: String::new(),
-        public_key_file: None,
-        public_key_pem: None,
-        jwks_url: None,
-        audience: None,
-        issuer: None,
-        leeway_secs: 0,
-    });
+    let mut v: VerificationConfig = p.verification.take().unwrap_or_default();
     if let Some(algorithm) = &fields.verify_alg {
         v.algorithm = algorithm.trim().to_owned();
     }

@@ -80,7 +80,7 @@ pub fn decode_unverified(token: &str, user_id_claim: &str) -> Result<Claims> {
 
 /// How a profile wants tokens verified. Stored in the profile; contains no secret (public keys
 /// only: an HMAC signing key must never sit on a client).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationConfig {
     /// The ONE accepted algorithm, e.g. `RS256`, `ES256`, `EdDSA`.
     pub algorithm: String,

@@ -59,21 +59,35 @@ impl Preset {
             })
     }
 
-    /// Sets the stack's endpoints, field names and header on `profile` (its server, timeouts,
-    /// proxy, CA and verification stay) and records the preset's name.
+    /// Gives `profile` the stack's endpoints, field names and header (simplejwt's defaults for
+    /// whatever the stack does not change); its server, timeouts, proxy, CA, verification,
+    /// registration path and unknown fields stay. Records the preset's name.
     pub fn apply(self, profile: &mut Profile) {
-        let mut fresh = Profile::new(profile.base_url.clone());
-        let set = |p: &mut Profile, paths: [&str; 3], blacklist: Option<&str>, me: Option<&str>| {
-            p.obtain_path = paths[0].to_owned();
-            p.refresh_path = paths[1].to_owned();
-            p.verify_path = Some(paths[2].to_owned());
-            p.blacklist_path = blacklist.map(str::to_owned);
-            p.me_path = me.map(str::to_owned);
+        let kept = std::mem::replace(profile, Profile::new(profile.base_url.clone()));
+        let mut next = Profile {
+            registration_path: kept.registration_path,
+            refresh_margin_secs: kept.refresh_margin_secs,
+            request_timeout_secs: kept.request_timeout_secs,
+            connect_timeout_secs: kept.connect_timeout_secs,
+            ca_cert_file: kept.ca_cert_file,
+            proxy: kept.proxy,
+            allow_insecure_http: kept.allow_insecure_http,
+            verification: kept.verification,
+            extra: kept.extra,
+            preset: Some(self.name().to_owned()),
+            ..Profile::new(kept.base_url)
         };
+        let mut endpoints =
+            |[obtain, refresh, verify]: [&str; 3], blacklist: Option<&str>, me: Option<&str>| {
+                next.obtain_path = obtain.to_owned();
+                next.refresh_path = refresh.to_owned();
+                next.verify_path = Some(verify.to_owned());
+                next.blacklist_path = blacklist.map(str::to_owned);
+                next.me_path = me.map(str::to_owned);
+            };
         match self {
             Preset::Simplejwt => {}
-            Preset::Djoser => set(
-                &mut fresh,
+            Preset::Djoser => endpoints(
                 [
                     "/auth/jwt/create/",
                     "/auth/jwt/refresh/",
@@ -82,8 +96,7 @@ impl Preset {
                 None,
                 Some("/auth/users/me/"),
             ),
-            Preset::DjRestAuth | Preset::DjRestAuthLegacy => set(
-                &mut fresh,
+            Preset::DjRestAuth | Preset::DjRestAuthLegacy => endpoints(
                 [
                     "/dj-rest-auth/login/",
                     "/dj-rest-auth/token/refresh/",
@@ -92,38 +105,17 @@ impl Preset {
                 Some("/dj-rest-auth/logout/"),
                 Some("/dj-rest-auth/user/"),
             ),
-            Preset::NinjaJwt => set(
-                &mut fresh,
+            Preset::NinjaJwt => endpoints(
                 ["/api/token/pair", "/api/token/refresh", "/api/token/verify"],
                 None,
                 None,
             ),
         }
         if self == Preset::DjRestAuthLegacy {
-            fresh.access_field = "access_token".into();
-            fresh.refresh_field = "refresh_token".into();
+            // Login answers `access_token`/`refresh_token`; refresh and logout read `refresh`.
+            next.access_field = "access_token".into();
+            next.refresh_field = "refresh_token".into();
         }
-        let stack = [
-            (&mut profile.obtain_path, fresh.obtain_path),
-            (&mut profile.refresh_path, fresh.refresh_path),
-            (&mut profile.login_field, fresh.login_field),
-            (&mut profile.password_field, fresh.password_field),
-            (&mut profile.access_field, fresh.access_field),
-            (&mut profile.refresh_field, fresh.refresh_field),
-            (
-                &mut profile.refresh_request_field,
-                fresh.refresh_request_field,
-            ),
-            (&mut profile.auth_header_type, fresh.auth_header_type),
-            (&mut profile.user_id_claim, fresh.user_id_claim),
-        ];
-        for (target, value) in stack {
-            *target = value;
-        }
-        profile.verify_path = fresh.verify_path;
-        profile.blacklist_path = fresh.blacklist_path;
-        profile.me_path = fresh.me_path;
-        profile.sliding = false;
-        profile.preset = Some(self.name().to_owned());
+        *profile = next;
     }
 }
