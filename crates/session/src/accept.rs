@@ -13,6 +13,7 @@ use reqwest::header::HeaderMap;
 
 use crate::claims::{decode_unverified, Claims, TokenVerifier};
 use crate::clock::unix_millis;
+use crate::cookies::{self, CookieJar};
 use crate::engine::{stored_pair, Engine, LiveTokens};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -30,6 +31,8 @@ pub(crate) struct Incoming {
     pub offset_ms: i64,
     /// The access token's claims read without verification, when they were already read.
     unverified_claims: Option<Claims>,
+    /// Cookie mode: the cookies that go back with the refresh token.
+    pub cookies: CookieJar,
 }
 
 impl Incoming {
@@ -39,43 +42,23 @@ impl Incoming {
             transport,
             &self.access,
             self.refresh.as_ref(),
-            self.offset_ms,
-            verified,
+            (self.offset_ms, verified),
+            &self.cookies,
         )
     }
 }
 
-/// The tokens of an obtain (or registration) answer: the profile's field names, a refresh
-/// token required unless the profile uses sliding tokens.
-pub(crate) fn parse_obtain(profile: &Profile, body: &[u8]) -> Result<TokenResponse> {
-    let refresh_field = (!profile.sliding).then_some(profile.refresh_field.as_str());
-    parse_token_response(
-        body,
-        profile.response_access_field(),
-        refresh_field,
-        !profile.sliding,
-    )
-}
+/// The token field spellings Django views use besides the profile's own: simplejwt's and the
+/// custom-view / dj-rest-auth < 3.0 one. A rotated refresh token must not be lost, nor a
+/// sign-in refused, over a naming difference the answer itself makes plain.
+const SPELLINGS: [(&str, &str); 2] = [("access", "refresh"), ("access_token", "refresh_token")];
 
-/// The token fields of a refresh answer: the profile's, else the two spellings Django views
-/// use (`access`/`refresh`, `access_token`/`refresh_token`) — a custom login view often
-/// answers with one and simplejwt's refresh view with the other, and a rotated refresh token
-/// must not be lost to a naming difference.
-pub(crate) fn parse_renewal(profile: &Profile, body: &[u8]) -> Result<TokenResponse> {
-    if profile.sliding {
-        return parse_token_response(body, profile.response_access_field(), None, false);
-    }
-    let configured = (
-        profile.access_field.as_str(),
-        profile.refresh_field.as_str(),
-    );
+/// Reads the token fields of `body` with the first of `names` (then the [`SPELLINGS`]) that
+/// has an access token, preferring one whose refresh token is there too.
+fn parse_with_spellings(body: &[u8], names: (&str, &str)) -> Result<TokenResponse> {
     let mut first_error = None;
     let mut without_refresh = None;
-    for (access, refresh) in [
-        configured,
-        ("access", "refresh"),
-        ("access_token", "refresh_token"),
-    ] {
+    for (access, refresh) in std::iter::once(names).chain(SPELLINGS) {
         match parse_token_response(body, access, Some(refresh), false) {
             Ok(tokens) if tokens.refresh.is_some() => return Ok(tokens),
             Ok(tokens) => {
@@ -89,8 +72,83 @@ pub(crate) fn parse_renewal(profile: &Profile, body: &[u8]) -> Result<TokenRespo
     match (without_refresh, first_error) {
         (Some(tokens), _) => Ok(tokens),
         (None, Some(e)) => Err(e),
-        (None, None) => Err(Error::bad_response("the refresh answer holds no token")),
+        (None, None) => Err(Error::bad_response("the answer holds no token")),
     }
+}
+
+/// The tokens of an obtain (or registration) answer: the profile's field names (or the usual
+/// spellings), the refresh token from the body or — cookie mode — from its cookie. A refresh
+/// token is required unless the profile uses sliding tokens.
+pub(crate) fn parse_obtain(
+    profile: &Profile,
+    response: &HttpResponse,
+    now: std::time::SystemTime,
+) -> Result<(TokenResponse, CookieJar)> {
+    if profile.sliding {
+        let tokens =
+            parse_token_response(&response.body, profile.response_access_field(), None, false)?;
+        return Ok((tokens, CookieJar::default()));
+    }
+    let names = (
+        profile.access_field.as_str(),
+        profile.refresh_field.as_str(),
+    );
+    let mut tokens = parse_with_spellings(&response.body, names)?;
+    let set = cookies::set_cookies(&response.headers, now);
+    let mut jar = CookieJar::default();
+    let from_cookie = cookies::refresh_from_cookies(
+        &set,
+        profile.refresh_cookie.as_deref(),
+        &profile.user_id_claim,
+    );
+    match (&tokens.refresh, from_cookie) {
+        (None, Some((name, token))) => {
+            jar.set_refresh_cookie(name);
+            tokens.refresh = Some(token);
+        }
+        (Some(_), Some((name, _))) if profile.refresh_cookie.is_some() => {
+            jar.set_refresh_cookie(name);
+        }
+        (Some(_), _) => {}
+        (None, None) => {
+            return Err(Error::bad_response(match &profile.refresh_cookie {
+                Some(name) => format!("the sign-in answer has no refresh token: neither the {:?} field nor a {name:?} cookie holds one", profile.refresh_field),
+                None => format!("the sign-in answer has no refresh token: neither the {:?} field nor a cookie holds one (dj-rest-auth with JWT_AUTH_HTTPONLY sets it as a cookie only when JWT_AUTH_REFRESH_COOKIE is set on the server)", profile.refresh_field),
+            }))
+        }
+    }
+    if !jar.is_empty() {
+        jar.absorb(&set, &tokens.access);
+    }
+    Ok((tokens, jar))
+}
+
+/// The token fields of a refresh answer: the profile's (its refresh-answer names when they
+/// differ), else the usual spellings; in cookie mode a rotated refresh token comes as the
+/// refresh cookie, and the jar takes in what else the answer set.
+pub(crate) fn parse_renewal(
+    profile: &Profile,
+    response: &HttpResponse,
+    jar: &CookieJar,
+    now: std::time::SystemTime,
+) -> Result<(TokenResponse, CookieJar)> {
+    if profile.sliding {
+        let tokens =
+            parse_token_response(&response.body, profile.response_access_field(), None, false)?;
+        return Ok((tokens, jar.clone()));
+    }
+    let mut tokens = parse_with_spellings(&response.body, profile.renewal_fields())?;
+    let mut jar = jar.clone();
+    if let Some(name) = jar.refresh_cookie().map(str::to_owned) {
+        let set = cookies::set_cookies(&response.headers, now);
+        if let Some((_, token)) =
+            cookies::refresh_from_cookies(&set, Some(&name), &profile.user_id_claim)
+        {
+            tokens.refresh = Some(token);
+        }
+        jar.absorb(&set, &tokens.access);
+    }
+    Ok((tokens, jar))
 }
 
 /// Reads freshly issued tokens: decodes the access token (unverified) and estimates the clock
@@ -98,8 +156,7 @@ pub(crate) fn parse_renewal(profile: &Profile, body: &[u8]) -> Result<TokenRespo
 /// `sent_received_ms`: local Unix ms when the request went out and the answer came back.
 pub(crate) fn read_answer(
     engine: &Engine,
-    access: AccessToken,
-    refresh: Option<RefreshToken>,
+    (access, refresh, cookies): (AccessToken, Option<RefreshToken>, CookieJar),
     headers: &HeaderMap,
     (sent_ms, received_ms): (i64, i64),
     fallback_offset_ms: i64,
@@ -113,6 +170,7 @@ pub(crate) fn read_answer(
         refresh,
         offset_ms,
         unverified_claims: Some(claims),
+        cookies,
     })
 }
 
@@ -123,11 +181,10 @@ pub(crate) async fn accept_obtain(
     sent_ms: i64,
 ) -> Result<LiveTokens> {
     let received_ms = engine.now_ms();
-    let tokens = parse_obtain(&engine.profile, &response.body)?;
+    let (tokens, cookies) = parse_obtain(&engine.profile, response, engine.clock.now())?;
     let incoming = read_answer(
         engine,
-        tokens.access,
-        tokens.refresh,
+        (tokens.access, tokens.refresh, cookies),
         &response.headers,
         (sent_ms, received_ms),
         0,
@@ -143,6 +200,7 @@ pub(crate) async fn accept_stored(engine: &Engine, stored: StoredSession) -> Res
         refresh: stored.refresh,
         offset_ms: stored.offset_ms,
         unverified_claims: None,
+        cookies: stored.cookies,
     };
     check(engine, incoming, verify, false).await
 }
@@ -164,6 +222,7 @@ pub(crate) async fn check(
         refresh,
         offset_ms,
         unverified_claims,
+        cookies,
     } = incoming;
     let expected_type = if profile.sliding { "sliding" } else { "access" };
     let (access_claims, refresh_claims) = match (&engine.verifier, verify) {
@@ -216,6 +275,7 @@ pub(crate) async fn check(
         access_claims,
         refresh_claims,
         offset_ms,
+        cookies,
     })
 }
 

@@ -16,13 +16,14 @@ use tokio::sync::broadcast;
 
 use crate::claims::{Claims, TokenVerifier};
 use crate::clock::{unix_millis, Clock};
+use crate::cookies::CookieJar;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
 use crate::options::SessionOptions;
 use crate::profile::Profile;
 use crate::profiles_file::validate_profile_name;
 use crate::schedule::refresh_at_ms;
-use crate::secret::{AccessToken, AuthHeader, RefreshToken};
+use crate::secret::{AccessToken, AuthHeader, OneTimeToken, RefreshToken};
 use crate::status::SessionStatus;
 use crate::store::SecretStore;
 use crate::transport::Transport;
@@ -39,6 +40,8 @@ pub(crate) struct LiveTokens {
     pub refresh_claims: Option<Claims>,
     /// Server-minus-local clock offset, milliseconds, estimated when the tokens arrived.
     pub offset_ms: i64,
+    /// A cookie-mode session's cookies, sent to its refresh and logout endpoints only.
+    pub cookies: CookieJar,
 }
 
 impl LiveTokens {
@@ -47,8 +50,8 @@ impl LiveTokens {
             transport,
             &self.access,
             self.refresh.as_ref(),
-            self.offset_ms,
-            verified,
+            (self.offset_ms, verified),
+            &self.cookies,
         )
     }
 
@@ -77,8 +80,8 @@ pub(crate) fn stored_pair(
     transport: &Transport,
     access: &AccessToken,
     refresh: Option<&RefreshToken>,
-    offset_ms: i64,
-    verified: bool,
+    (offset_ms, verified): (i64, bool),
+    cookies: &CookieJar,
 ) -> StoredSession {
     let profile = transport.profile();
     StoredSession {
@@ -93,6 +96,7 @@ pub(crate) fn stored_pair(
             .and_then(|p| transport.endpoint(p).ok())
             .map(|u| u.to_string()),
         verified,
+        cookies: cookies.clone(),
     }
 }
 
@@ -113,6 +117,8 @@ pub(crate) struct State {
     pub signout_epoch: u64,
     /// The server asked (`Retry-After`) not to be asked again before this (local Unix ms).
     pub refresh_not_before_ms: Option<i64>,
+    /// A sign-in waiting for its second factor (`second_factor.rs`).
+    pub pending_second_factor: Option<OneTimeToken>,
 }
 
 /// One profile's engine, shared (in an `Arc`) by every task of a process that uses the profile.

@@ -163,6 +163,23 @@ pub enum Error {
         /// The path or URL asked for.
         target: String,
     },
+    /// The password was right and the server wants a second factor (dj-rest-auth's MFA): the
+    /// engine keeps the server's one-time sign-in token; answer with a code.
+    #[error("This account has two-factor sign-in: enter the 6-digit code from your authenticator app (or a recovery code).")]
+    SecondFactorRequired,
+    /// The server refused the code (wrong, already used, or out of time).
+    #[error("The server did not accept this code{}. Enter the current code from your authenticator app, or an unused recovery code.", detail_suffix(.server_detail))]
+    SecondFactorRejected {
+        /// The server's (display-only) message.
+        server_detail: Option<String>,
+    },
+    /// The one-time sign-in step the code answers has expired on the server (five minutes by
+    /// default), or none is pending.
+    #[error("{reason}: sign in with your password again.")]
+    SecondFactorExpired {
+        /// Why.
+        reason: String,
+    },
     /// No profile was named and there is no default one.
     #[error("No profile chosen: name one (--profile NAME), point at a server (--server URL), or make one the default.")]
     NoProfileChosen,
@@ -215,6 +232,9 @@ impl Error {
             Error::LockTimeout { .. } => "lock_timeout",
             Error::NotSupported { .. } => "not_supported",
             Error::ReservedEndpoint { .. } => "reserved_endpoint",
+            Error::SecondFactorRequired => "mfa_required",
+            Error::SecondFactorRejected { .. } => "mfa_code_rejected",
+            Error::SecondFactorExpired { .. } => "mfa_expired",
             Error::NoProfileChosen => "no_profile_chosen",
             Error::InvalidMethod { .. } => "invalid_method",
             Error::InvalidJson { .. } => "invalid_json",
@@ -431,6 +451,13 @@ mod tests {
             Error::LockTimeout { secs: 1 },
             Error::NotSupported {
                 detail: String::new(),
+            },
+            Error::SecondFactorRequired,
+            Error::SecondFactorRejected {
+                server_detail: None,
+            },
+            Error::SecondFactorExpired {
+                reason: String::new(),
             },
             Error::Internal {
                 detail: String::new(),

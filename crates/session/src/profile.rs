@@ -66,9 +66,32 @@ pub struct Profile {
     /// Refresh token field in obtain/refresh responses (`refresh` or `refresh_token`).
     #[serde(default = "defaults::refresh_field")]
     pub refresh_field: String,
-    /// Field carrying the refresh token in refresh and blacklist request bodies.
+    /// Field carrying the refresh token in refresh (and, unless `logout_request_field` says
+    /// otherwise, blacklist) request bodies.
     #[serde(default = "defaults::refresh_field")]
     pub refresh_request_field: String,
+    /// Access token field of the refresh answer when it differs from the login answer's
+    /// (dj-rest-auth < 3.0: `access_token` at login, `access` at refresh); unset: `access_field`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_access_field: Option<String>,
+    /// Refresh token field of the refresh answer when it differs from the login answer's;
+    /// unset: `refresh_field`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_refresh_field: Option<String>,
+    /// Field carrying the refresh token in the logout (blacklist) body when the logout view
+    /// reads another one than the refresh view (a custom `/user/logout` reading
+    /// `refresh_token`); unset: `refresh_request_field`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_request_field: Option<String>,
+    /// The cookie carrying the refresh token when the server keeps it out of the body
+    /// (dj-rest-auth's `JWT_AUTH_REFRESH_COOKIE` with `JWT_AUTH_HTTPONLY`). Unset: a cookie set
+    /// by the sign-in answer whose value is a refresh token is recognised by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_cookie: Option<String>,
+    /// Second-factor endpoint (dj-rest-auth's `mfa/verify/`), posted the sign-in answer's
+    /// `ephemeral_token` and the user's code when the server asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_verify_path: Option<String>,
     /// Sliding-token mode (simplejwt `TokenObtainSlidingView`/`TokenRefreshSlidingView`).
     #[serde(default)]
     pub sliding: bool,
@@ -172,6 +195,11 @@ impl Profile {
             access_field: defaults::access_field(),
             refresh_field: defaults::refresh_field(),
             refresh_request_field: defaults::refresh_field(),
+            renewal_access_field: None,
+            renewal_refresh_field: None,
+            logout_request_field: None,
+            refresh_cookie: None,
+            mfa_verify_path: None,
             sliding: false,
             sliding_token_field: defaults::sliding_token_field(),
             auth_header_type: defaults::auth_header_type(),
@@ -225,7 +253,7 @@ impl Profile {
     }
 
     /// The paths of the token endpoints that are configured (obtain, refresh, verify, blacklist,
-    /// registration) on the base URL, without trailing slashes: what
+    /// registration, second factor) on the base URL, without trailing slashes: what
     /// [`crate::transport::Transport`] computes its reserved paths from, once.
     pub fn auth_endpoint_paths(&self) -> Vec<String> {
         [
@@ -234,6 +262,7 @@ impl Profile {
             self.verify_path.as_ref(),
             self.blacklist_path.as_ref(),
             self.registration_path.as_ref(),
+            self.mfa_verify_path.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -254,6 +283,25 @@ impl Profile {
         } else {
             &self.access_field
         }
+    }
+
+    /// Token fields of the refresh answer: its own names when set, else the login answer's.
+    pub(crate) fn renewal_fields(&self) -> (&str, &str) {
+        (
+            self.renewal_access_field
+                .as_deref()
+                .unwrap_or(&self.access_field),
+            self.renewal_refresh_field
+                .as_deref()
+                .unwrap_or(&self.refresh_field),
+        )
+    }
+
+    /// Request body field for the logout (blacklist) call.
+    pub(crate) fn logout_body_field(&self) -> &str {
+        self.logout_request_field
+            .as_deref()
+            .unwrap_or(&self.refresh_request_field)
     }
 
     /// Request body field for the refresh call.

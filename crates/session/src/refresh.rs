@@ -134,11 +134,18 @@ async fn refresh_under_lock(engine: &Arc<Engine>, trigger: Trigger) -> Result<()
         }
         let unverified = !stored.verified;
         let refresh = stored.refresh.clone();
+        let cookies = stored.cookies.clone();
         let adopted = match accept::accept_stored(engine, stored).await {
             Ok(adopted) => adopted,
             // A renewal stored before it could be verified that now fails verification.
             Err(e) if unverified && !e.is_transient() => {
-                return Err(reject_renewed(engine, refresh.as_ref(), e, &held).await);
+                return Err(reject_renewed(
+                    engine,
+                    refresh.as_ref().map(|t| (t, &cookies)),
+                    e,
+                    &held,
+                )
+                .await);
             }
             Err(e) => return Err(e),
         };
@@ -197,6 +204,9 @@ async fn call_refresh_endpoint(
     let secret = Zeroizing::new(secret);
     let body = secret_json_body(&[(profile.refresh_body_field(), &secret)])?;
     let url = engine.transport.endpoint(&profile.refresh_path)?;
+    let cookies = current
+        .cookies
+        .request_headers(current.refresh.as_ref(), &url);
     let policy = &engine.options.retry;
     let mut attempt = 0u32;
     loop {
@@ -210,7 +220,7 @@ async fn call_refresh_endpoint(
         let sent_ms = engine.now_ms();
         let outcome = engine
             .transport
-            .post_auth(url.clone(), body.clone(), None)
+            .post_auth_with(url.clone(), body.clone(), None, cookies.clone())
             .await;
         let received = engine.clock.now();
         let (error, wait) = match outcome {

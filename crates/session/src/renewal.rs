@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use crate::accept::{self, parse_renewal};
+use crate::cookies::CookieJar;
 use crate::engine::{Engine, LiveTokens};
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
@@ -55,31 +56,57 @@ pub(crate) async fn accept_renewal(
     held: &HeldLock,
     start: &Start,
 ) -> Result<bool> {
-    let tokens = parse_renewal(&engine.profile, &response.body)?;
+    let (tokens, cookies) = parse_renewal(
+        &engine.profile,
+        response,
+        &current.cookies,
+        engine.clock.now(),
+    )?;
     let rotated = tokens.refresh.is_some();
     let refresh = tokens.refresh.or_else(|| current.refresh.clone());
     let incoming = match accept::read_answer(
         engine,
-        tokens.access,
-        refresh.clone(),
+        (tokens.access, refresh.clone(), cookies.clone()),
         &response.headers,
         sent_received_ms,
         current.offset_ms,
     ) {
         Ok(incoming) => incoming,
-        Err(e) => return Err(reject_renewed(engine, refresh.as_ref(), e, held).await),
+        Err(e) => {
+            return Err(
+                reject_renewed(engine, refresh.as_ref().map(|t| (t, &cookies)), e, held).await,
+            )
+        }
     };
     let stored = incoming.to_stored(&engine.transport, engine.verifier.is_none());
     if let Some(mark) = start.signed_out_since(engine) {
-        return Err(
-            hand_over_to_signout(engine, Some(&stored), refresh.as_ref(), &mark, held).await,
-        );
+        return Err(hand_over_to_signout(
+            engine,
+            Some(&stored),
+            refresh.as_ref().map(|t| (t, &cookies)),
+            &mark,
+            held,
+        )
+        .await);
     }
     if let Err(error) = persist(engine, &stored, held).await {
-        return Err(end_unsaved_session(engine, &error, refresh.as_ref(), held).await);
+        return Err(end_unsaved_session(
+            engine,
+            &error,
+            refresh.as_ref().map(|t| (t, &cookies)),
+            held,
+        )
+        .await);
     }
     if let Some(mark) = start.signed_out_since(engine) {
-        return Err(hand_over_to_signout(engine, None, refresh.as_ref(), &mark, held).await);
+        return Err(hand_over_to_signout(
+            engine,
+            None,
+            refresh.as_ref().map(|t| (t, &cookies)),
+            &mark,
+            held,
+        )
+        .await);
     }
     let fresh = match accept::check(engine, incoming, true, true).await {
         Ok(fresh) => fresh,
@@ -88,7 +115,11 @@ pub(crate) async fn accept_renewal(
             tracing::warn!(profile = %engine.profile_name, code = e.code(), "renewed tokens stored; their verification has to wait");
             return Err(e);
         }
-        Err(e) => return Err(reject_renewed(engine, refresh.as_ref(), e, held).await),
+        Err(e) => {
+            return Err(
+                reject_renewed(engine, refresh.as_ref().map(|t| (t, &cookies)), e, held).await,
+            )
+        }
     };
     if engine.verifier.is_some() {
         let _ = engine
@@ -120,7 +151,7 @@ pub(crate) async fn accept_renewal(
 pub(crate) async fn hand_over_to_signout(
     engine: &Engine,
     unstored: Option<&StoredSession>,
-    refresh: Option<&RefreshToken>,
+    refresh: Option<(&RefreshToken, &CookieJar)>,
     mark: &SignoutMark,
     held: &HeldLock,
 ) -> Error {
@@ -145,13 +176,19 @@ pub(crate) async fn hand_over_to_signout(
 /// Blacklists a renewed refresh token this process cannot keep, and clears the keyring.
 pub(crate) async fn discard_renewed(
     engine: &Engine,
-    refresh: Option<&RefreshToken>,
+    refresh: Option<(&RefreshToken, &CookieJar)>,
     held: &HeldLock,
 ) {
-    if let (Some(token), false) = (refresh, engine.profile.sliding) {
+    if let (Some((token, cookies)), false) = (refresh, engine.profile.sliding) {
         let revoked = match revoke::issuer_of(engine, None) {
             Ok(issuer) => {
-                revoke::blacklist(engine, &issuer, token, engine.options.logout_timeout).await
+                revoke::blacklist(
+                    engine,
+                    &issuer,
+                    (token, cookies),
+                    engine.options.logout_timeout,
+                )
+                .await
             }
             Err(e) => Err(e.code().to_owned()),
         };
@@ -178,7 +215,7 @@ pub(crate) async fn discard_renewed(
 /// cleared, and the session ends with `error` (its own code).
 pub(crate) async fn reject_renewed(
     engine: &Engine,
-    refresh: Option<&RefreshToken>,
+    refresh: Option<(&RefreshToken, &CookieJar)>,
     error: Error,
     held: &HeldLock,
 ) -> Error {
@@ -217,7 +254,7 @@ pub(crate) async fn persist(
 pub(crate) async fn end_unsaved_session(
     engine: &Engine,
     error: &Error,
-    refresh: Option<&RefreshToken>,
+    refresh: Option<(&RefreshToken, &CookieJar)>,
     held: &HeldLock,
 ) -> Error {
     tracing::warn!(profile = %engine.profile_name, code = error.code(), "refreshed tokens could not be stored; ending the session");

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::cookies::CookieJar;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::profile::Profile;
@@ -77,26 +78,78 @@ pub(crate) fn issuer_of(engine: &Engine, stored: Option<&StoredSession>) -> Resu
 pub(crate) async fn blacklist(
     engine: &Engine,
     issuer: &Issuer,
-    token: &RefreshToken,
+    (token, cookies): (&RefreshToken, &CookieJar),
     timeout: Duration,
 ) -> std::result::Result<(), String> {
     let Some(url) = issuer.blacklist.clone() else {
         return Err("the profile has no blacklist endpoint".into());
     };
-    let body = secret_json_body(&[(
-        engine.profile.refresh_request_field.as_str(),
-        token.expose_secret(),
-    )])
-    .map_err(|e| format!("the server was not told ({})", e.code()))?;
-    match issuer.transport.post_auth(url, body, Some(timeout)).await {
+    let secret = token.expose_secret();
+    let body = secret_json_body(&logout_fields(&engine.profile, secret))
+        .map_err(|e| format!("the server was not told ({})", e.code()))?;
+    let headers = cookies.request_headers(Some(token), &url);
+    match issuer
+        .transport
+        .post_auth_with(url, body, Some(timeout), headers)
+        .await
+    {
         Ok(r) if (200..300).contains(&r.status) && confirms(&r.body) => Ok(()),
-        Ok(r) if (200..300).contains(&r.status) => Err(format!(
-            "the logout endpoint answered {} without saying the token was blacklisted",
-            r.status
-        )),
+        Ok(r) if (200..300).contains(&r.status) => {
+            match still_accepted(engine, issuer, token, timeout).await {
+                Some(false) => Ok(()),
+                Some(true) => Err(format!(
+                    "the logout endpoint answered {}, but the server still accepts the refresh token (the logout view may read another field: set the profile's logout field)",
+                    r.status
+                )),
+                None => Err(format!(
+                    "the logout endpoint answered {} without saying the token was blacklisted",
+                    r.status
+                )),
+            }
+        }
         Ok(r) => Err(format!("the blacklist endpoint answered {}", r.status)),
         Err(e) => Err(format!("the server was not told ({})", e.code())),
     }
+}
+
+/// After a logout answer that confirms nothing: asks the issuer's verify endpoint whether the
+/// refresh token is still good (`Some(true)`), finished with (`Some(false)`: simplejwt answers
+/// 400 "blacklisted" or 401 for it), or cannot tell (`None`: no verify endpoint, no answer).
+async fn still_accepted(
+    engine: &Engine,
+    issuer: &Issuer,
+    token: &RefreshToken,
+    timeout: Duration,
+) -> Option<bool> {
+    let url = issuer
+        .transport
+        .endpoint(engine.profile.verify_path.as_deref()?)
+        .ok()?;
+    let body = secret_json_body(&[("token", token.expose_secret())]).ok()?;
+    let answer = issuer.transport.post_auth(url, body, Some(timeout)).await;
+    match answer.ok()?.status {
+        200..=299 => Some(true),
+        400 | 401 => Some(false),
+        _ => None,
+    }
+}
+
+/// The logout body: the refresh token in the profile's logout field. When no logout field is
+/// set apart from the refresh one, the token also goes in the other usual spelling
+/// (`refresh` / `refresh_token`): a logout view reading the other name would otherwise answer
+/// "logged out" having blacklisted nothing (the tutorial's `/user/logout` does), and both
+/// names go to the same endpoint of the server that issued the token.
+fn logout_fields<'a>(profile: &'a Profile, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+    let field = profile.logout_body_field();
+    let mut fields = vec![(field, secret)];
+    if profile.logout_request_field.is_none() {
+        match field {
+            "refresh" => fields.push(("refresh_token", secret)),
+            "refresh_token" => fields.push(("refresh", secret)),
+            _ => {}
+        }
+    }
+    fields
 }
 
 /// Whether a 2xx logout answer says the token is finished with: a JSON object, as simplejwt's

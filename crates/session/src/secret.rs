@@ -1,4 +1,4 @@
-//! Newtypes for the three secrets a session handles, so that none of them can be logged,
+//! Newtypes for the secrets a session handles, so that none of them can be logged,
 //! displayed or serialised by accident.
 //!
 //! Each wraps [`secrecy::SecretString`] (zeroized on drop); `Debug` prints `[redacted]`; there is
@@ -58,8 +58,15 @@ secret_newtype!(
     RefreshToken
 );
 secret_newtype!(
-    /// A password on its way to the sign-in or registration endpoint. Never stored.
+    /// A password on its way to the sign-in or registration endpoint (or a second-factor code
+    /// on its way to the verify endpoint). Never stored.
     Password
+);
+secret_newtype!(
+    /// The one-time sign-in token a server hands over when it wants a second factor
+    /// (dj-rest-auth's `ephemeral_token`): held in memory until the code is verified, never
+    /// stored, never shown.
+    OneTimeToken
 );
 
 /// The `Authorization` header of the current access token (`<type> <token>`), built once when

@@ -125,6 +125,13 @@ impl Session {
         signin::login(&self.engine, login, password).await
     }
 
+    /// Finishes a sign-in the server answered with `mfa_required` ([`Error::SecondFactorRequired`]):
+    /// sends the code from the user's authenticator app (or a recovery code) with the one-time
+    /// token the server handed over. The code is zeroized when this returns and never stored.
+    pub async fn verify_code(&self, code: Password) -> Result<SessionStatus> {
+        signin::verify_second_factor(&self.engine, code).await
+    }
+
     /// Registers through the profile's registration endpoint, then signs in.
     pub async fn register(&self, registration: Registration) -> Result<SessionStatus> {
         signin::register(&self.engine, registration).await

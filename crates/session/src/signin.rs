@@ -1,4 +1,5 @@
-//! Starting sessions: login, registration, restore.
+//! Starting sessions: login (with its second step when the server asks for one:
+//! `second_factor.rs`), registration, restore.
 //!
 //! Login posts the credentials (built in a zeroized buffer; the [`Password`] is dropped, hence
 //! zeroized, when the call returns), takes the answer through `accept.rs` (parsed, decoded,
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::events::SessionEvent;
 use crate::lock;
 use crate::refresh::{ensure_fresh, Trigger};
+use crate::second_factor;
 use crate::secret::Password;
 pub use crate::signout::LogoutOutcome;
 use crate::status::SessionStatus;
@@ -116,6 +118,7 @@ pub(crate) async fn login(
     ])?;
     drop(password);
     tracing::info!(profile = %engine.profile_name, "signing in");
+    engine.write_state().pending_second_factor = None;
     let sent_ms = engine.now_ms();
     let response = engine.transport.post_auth(url, body, None).await?;
     if !(200..300).contains(&response.status) {
@@ -123,7 +126,32 @@ pub(crate) async fn login(
         tracing::info!(profile = %engine.profile_name, status = response.status, code = err.code(), "sign-in refused");
         return Err(err);
     }
-    let status = accept_obtain_response(engine, &response, sent_ms).await?;
+    if let Some(ticket) = second_factor::challenge(&response) {
+        tracing::info!(profile = %engine.profile_name, "the server asks for a second factor");
+        engine.write_state().pending_second_factor = Some(ticket);
+        return Err(Error::SecondFactorRequired);
+    }
+    signed_in(engine, &response, sent_ms).await
+}
+
+/// The second step of a two-step sign-in: the code for the pending one-time token.
+pub(crate) async fn verify_second_factor(
+    engine: &Arc<Engine>,
+    code: Password,
+) -> Result<SessionStatus> {
+    let sent_ms = engine.now_ms();
+    let response = second_factor::verify(engine, code).await?;
+    let status = signed_in(engine, &response, sent_ms).await?;
+    engine.write_state().pending_second_factor = None;
+    Ok(status)
+}
+
+async fn signed_in(
+    engine: &Arc<Engine>,
+    response: &HttpResponse,
+    sent_ms: i64,
+) -> Result<SessionStatus> {
+    let status = accept_obtain_response(engine, response, sent_ms).await?;
     tracing::info!(profile = %engine.profile_name, "signed in");
     engine.emit(SessionEvent::LoggedIn {
         profile: engine.profile_name.clone(),

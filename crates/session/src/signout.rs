@@ -45,7 +45,10 @@ pub(crate) async fn logout(engine: &Arc<Engine>) -> Result<LogoutOutcome> {
     let in_memory = {
         let mut state = engine.write_state();
         state.signout_epoch += 1;
-        state.live.as_ref().and_then(|a| a.refresh.clone())
+        state
+            .live
+            .as_ref()
+            .and_then(|a| Some((a.refresh.clone()?, a.cookies.clone())))
     };
     // Nothing in this process uses the tokens from now on.
     engine.end(Some(Error::LoginRequired {
@@ -74,7 +77,7 @@ pub(crate) async fn logout(engine: &Arc<Engine>) -> Result<LogoutOutcome> {
     let stored = engine.vault.load(&engine.profile_name).await.ok().flatten();
     let refresh = stored
         .as_ref()
-        .and_then(|s| s.refresh.clone())
+        .and_then(|s| Some((s.refresh.clone()?, s.cookies.clone())))
         .or(in_memory);
     let mut outcome = match (&profile.blacklist_path, refresh, profile.sliding) {
         (_, Some(_), true) => LogoutOutcome {
@@ -89,8 +92,14 @@ pub(crate) async fn logout(engine: &Arc<Engine>) -> Result<LogoutOutcome> {
                             .to_owned(),
                     );
                 }
-                match revoke::blacklist(engine, &issuer, &refresh, engine.options.logout_timeout)
-                    .await
+                let (token, cookies) = &refresh;
+                match revoke::blacklist(
+                    engine,
+                    &issuer,
+                    (token, cookies),
+                    engine.options.logout_timeout,
+                )
+                .await
                 {
                     Ok(()) => LogoutOutcome {
                         server_revoked: true,

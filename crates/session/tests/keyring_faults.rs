@@ -50,6 +50,7 @@ fn stored(origin: &str) -> StoredSession {
         base_url: None,
         blacklist_url: None,
         verified: true,
+        cookies: Default::default(),
     }
 }
 

@@ -70,6 +70,7 @@ async fn a_four_kilobyte_token_pair_round_trips_in_chunks() {
         base_url: None,
         blacklist_url: None,
         verified: true,
+        cookies: Default::default(),
     };
     vault.save("big", &session).await.unwrap();
     let manifest = store.get("session:big").unwrap().unwrap();

@@ -16,6 +16,9 @@ pub enum Preset {
     /// dj-rest-auth ≥ 3.0 with `USE_JWT` in body mode (`JWT_AUTH_HTTPONLY = False`) at
     /// `/dj-rest-auth/...`; sign-out blacklists through its logout view.
     DjRestAuth,
+    /// dj-rest-auth ≥ 3.0 in cookie mode (`JWT_AUTH_HTTPONLY`, the default): the refresh token
+    /// travels only as an HttpOnly cookie, kept with the tokens in the keyring.
+    DjRestAuthCookie,
     /// dj-rest-auth before 3.0: `access_token`/`refresh_token` at login, `refresh` at refresh
     /// and logout.
     DjRestAuthLegacy,
@@ -26,10 +29,11 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset, in the order the help lists them.
-    pub const ALL: [Preset; 5] = [
+    pub const ALL: [Preset; 6] = [
         Preset::Simplejwt,
         Preset::Djoser,
         Preset::DjRestAuth,
+        Preset::DjRestAuthCookie,
         Preset::DjRestAuthLegacy,
         Preset::NinjaJwt,
     ];
@@ -40,6 +44,7 @@ impl Preset {
             Preset::Simplejwt => "simplejwt",
             Preset::Djoser => "djoser",
             Preset::DjRestAuth => "dj-rest-auth",
+            Preset::DjRestAuthCookie => "dj-rest-auth-cookie",
             Preset::DjRestAuthLegacy => "dj-rest-auth-legacy",
             Preset::NinjaJwt => "ninja-jwt",
         }
@@ -96,7 +101,7 @@ impl Preset {
                 None,
                 Some("/auth/users/me/"),
             ),
-            Preset::DjRestAuth | Preset::DjRestAuthLegacy => endpoints(
+            Preset::DjRestAuth | Preset::DjRestAuthCookie | Preset::DjRestAuthLegacy => endpoints(
                 [
                     "/dj-rest-auth/login/",
                     "/dj-rest-auth/token/refresh/",
@@ -111,10 +116,20 @@ impl Preset {
                 None,
             ),
         }
-        if self == Preset::DjRestAuthLegacy {
-            // Login answers `access_token`/`refresh_token`; refresh and logout read `refresh`.
-            next.access_field = "access_token".into();
-            next.refresh_field = "refresh_token".into();
+        match self {
+            Preset::DjRestAuth | Preset::DjRestAuthCookie => {
+                // `dj_rest_auth.mfa`; a server without it never asks for a code.
+                next.mfa_verify_path = Some("/dj-rest-auth/mfa/verify/".into());
+            }
+            Preset::DjRestAuthLegacy => {
+                // Login answers `access_token`/`refresh_token`; refresh answers `access`/`refresh`
+                // and refresh and logout read `refresh`.
+                next.access_field = "access_token".into();
+                next.refresh_field = "refresh_token".into();
+                next.renewal_access_field = Some("access".into());
+                next.renewal_refresh_field = Some("refresh".into());
+            }
+            _ => {}
         }
         *profile = next;
     }

@@ -51,6 +51,7 @@ impl Profile {
             ("verify_path", self.verify_path.as_ref()),
             ("blacklist_path", self.blacklist_path.as_ref()),
             ("registration_path", self.registration_path.as_ref()),
+            ("mfa_verify_path", self.mfa_verify_path.as_ref()),
         ];
         for (name, path) in paths {
             if let Some(path) = path {
@@ -68,9 +69,30 @@ impl Profile {
             ("sliding_token_field", &self.sliding_token_field),
             ("user_id_claim", &self.user_id_claim),
         ];
-        for (name, value) in fields {
+        let optional_fields = [
+            ("renewal_access_field", &self.renewal_access_field),
+            ("renewal_refresh_field", &self.renewal_refresh_field),
+            ("logout_request_field", &self.logout_request_field),
+        ];
+        let set_fields = optional_fields
+            .into_iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)));
+        for (name, value) in fields.into_iter().chain(set_fields) {
             if value.trim().is_empty() {
                 return invalid(format!("{name} must not be empty"));
+            }
+        }
+        if let Some(cookie) = &self.refresh_cookie {
+            // RFC 6265 cookie-name: a token (no separators, controls or spaces).
+            let separator = |c: char| "()<>@,;:\\\"/[]?={} \t".contains(c);
+            if cookie.is_empty()
+                || cookie
+                    .chars()
+                    .any(|c| c.is_ascii_control() || separator(c) || !c.is_ascii())
+            {
+                return invalid(format!(
+                    "refresh_cookie must be a cookie name such as my-refresh-token, not {cookie:?}"
+                ));
             }
         }
         if self.auth_header_type.is_empty()

@@ -22,13 +22,47 @@ impl Transport {
         body: Bytes,
         timeout: Option<Duration>,
     ) -> Result<HttpResponse> {
+        self.post_auth_with(url, body, timeout, HeaderMap::new())
+            .await
+    }
+
+    /// [`Transport::post_auth`] with extra headers: a cookie-mode session's cookies, which go
+    /// only to its own refresh and logout endpoints (`cookies.rs`).
+    pub(crate) async fn post_auth_with(
+        &self,
+        url: Url,
+        body: Bytes,
+        timeout: Option<Duration>,
+        headers: HeaderMap,
+    ) -> Result<HttpResponse> {
         let request = self
             .auth
             .post(url)
+            .headers(headers)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .body(body);
         self.send(request, timeout).await
+    }
+
+    /// Sends a request without credentials and without following redirects: detection's
+    /// harmless probes (`detect.rs`), which read statuses, `Location` and field errors.
+    pub(crate) async fn probe(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Bytes>,
+    ) -> Result<HttpResponse> {
+        let mut request = self
+            .auth
+            .request(method, url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body);
+        }
+        self.send(request, None).await
     }
 
     /// GETs a public document (a JWKS) without following redirects.

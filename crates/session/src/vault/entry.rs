@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::cookies::CookieJar;
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
 
@@ -31,6 +32,8 @@ pub struct StoredSession {
     /// before it is verified (so a rotated refresh token is never lost to a failed JWKS fetch)
     /// and verified by whoever reads it next.
     pub verified: bool,
+    /// A cookie-mode session's cookies (`cookies.rs`); empty otherwise.
+    pub cookies: CookieJar,
 }
 
 #[derive(Serialize)]
@@ -45,6 +48,10 @@ struct BlobOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     blacklist_url: Option<&'a str>,
     verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_cookie: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cookies: Vec<(&'a str, &'a str)>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +68,10 @@ struct BlobIn {
     blacklist_url: Option<String>,
     #[serde(default = "verified_by_default")]
     verified: bool,
+    #[serde(default)]
+    refresh_cookie: Option<String>,
+    #[serde(default)]
+    cookies: Vec<(String, String)>,
 }
 
 /// Entries written before the flag existed were verified before they were stored.
@@ -79,9 +90,19 @@ impl StoredSession {
             base_url: self.base_url.as_deref(),
             blacklist_url: self.blacklist_url.as_deref(),
             verified: self.verified,
+            refresh_cookie: self.cookies.refresh_cookie(),
+            cookies: self.cookies.exposed_others().collect(),
         };
         let mut buf = Zeroizing::new(Vec::with_capacity(
-            out.access.len() + out.refresh.map_or(0, str::len) + out.origin.len() + 128,
+            out.access.len()
+                + out.refresh.map_or(0, str::len)
+                + out.origin.len()
+                + out
+                    .cookies
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 8)
+                    .sum::<usize>()
+                + 192,
         ));
         serde_json::to_writer(&mut *buf, &out)
             .map_err(|e| Error::internal(format!("cannot serialise the session: {e}")))?;
@@ -103,6 +124,7 @@ impl StoredSession {
             base_url: parsed.base_url,
             blacklist_url: parsed.blacklist_url,
             verified: parsed.verified,
+            cookies: CookieJar::from_parts(parsed.refresh_cookie, parsed.cookies),
         })
     }
 }

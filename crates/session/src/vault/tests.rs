@@ -19,6 +19,7 @@ fn big_session(token_len: usize) -> StoredSession {
         base_url: None,
         blacklist_url: None,
         verified: true,
+        cookies: Default::default(),
     }
 }
 

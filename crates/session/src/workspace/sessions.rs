@@ -176,6 +176,14 @@ impl Workspace {
         Ok(status)
     }
 
+    /// Finishes a sign-in that asked for a second factor (`mfa_required`) with the user's code.
+    pub async fn verify_code(&self, name: &str, code: Password) -> Result<SessionStatus> {
+        let (session, _) = self.open_session(name).await?;
+        let status = session.verify_code(code).await?;
+        self.mark(name, Read::Restored, status.signed_in).await;
+        Ok(status)
+    }
+
     /// Creates an account on the profile's registration endpoint, then signs in.
     pub async fn register(&self, name: &str, registration: Registration) -> Result<SessionStatus> {
         let (session, _) = self.open_session(name).await?;

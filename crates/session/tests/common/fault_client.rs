@@ -88,6 +88,7 @@ pub async fn signed_in(base_url: &str) -> Client {
         base_url: None,
         blacklist_url: None,
         verified: true,
+        cookies: Default::default(),
     };
     Vault::new(c.store.clone(), Duration::from_secs(2))
         .save("faults", &stored)

@@ -111,19 +111,45 @@ async fn custom_login_views_with_email_and_token_suffixed_fields() {
 
 #[tokio::test]
 async fn wrong_response_shape_is_bad_response() {
-    let h = Harness::new(ServerConfig::custom_view()).await;
-    // profile expects simplejwt names, server sends *_token names
-    let mut profile = h.profile.clone();
-    profile.login_field = "email".into();
-    profile.access_field = "access".into();
+    let h = Harness::new(ServerConfig {
+        access_field: "jwt".into(),
+        refresh_field: "jwt_refresh".into(),
+        ..ServerConfig::default()
+    })
+    .await;
+    // The profile expects simplejwt's names; the server uses names no Django view uses.
     let err = h
-        .session_with(profile)
-        .login("alice@example.com", pw("correct horse"))
+        .session()
+        .login("alice", pw("correct horse"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "bad_response");
-    assert!(err.to_string().contains("access_token"), "{err}");
+    assert!(err.to_string().contains("jwt_refresh"), "{err}");
     assert!(!err.to_string().contains("eyJ"));
+}
+
+#[tokio::test]
+async fn a_sign_in_answer_in_the_other_usual_spelling_is_taken() {
+    // Before: bad_response "no \"access\" field (fields: access_token, refresh_token)" — the
+    // tutorial's custom login view could not be used without changing the field names.
+    let h = Harness::new(ServerConfig::custom_view()).await;
+    let mut profile = h.profile.clone();
+    profile.login_field = "email".into();
+    profile.access_field = "access".into();
+    profile.refresh_field = "refresh".into();
+    profile.refresh_request_field = "refresh_token".into();
+    let session = h.session_with(profile);
+    session
+        .login("alice@example.com", pw("correct horse"))
+        .await
+        .unwrap();
+    h.advance(299);
+    assert_eq!(get(&session, ECHO).await.status, 200);
+    assert_eq!(
+        h.refreshes(),
+        1,
+        "the refresh token from access_token/refresh_token was kept"
+    );
 }
 
 #[tokio::test]
