@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "app_info",
     "app_ready",
     "app_start",
+    "profile_apply_preset",
     "profile_save",
     "profile_delete",
     "profile_select",

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use tauri::{AppHandle, Runtime, State};
+use tessera_session::profile::Preset;
 use tessera_session::workspace::{typed_request, ProfileListing};
 use tessera_session::{probe, LogoutOutcome, Password, Profile, Registration, SessionStatus};
 
@@ -47,6 +48,16 @@ pub async fn app_start(state: State<'_, AppState>) -> CommandResult<StartView> {
         user,
         state.launch.problems.first().cloned(),
     ))
+}
+
+/// The form's profile with a Django stack's endpoints, field names and header filled in (the
+/// engine's preset, recorded in `preset`); the form shows it, and what the user changes after
+/// wins. An unknown preset is `invalid_profile`, naming the known ones.
+#[tauri::command]
+pub fn profile_apply_preset(profile: serde_json::Value, preset: String) -> CommandResult<Profile> {
+    let mut profile = profile_from(profile)?;
+    Preset::parse(&preset)?.apply(&mut profile);
+    Ok(profile)
 }
 
 /// Creates or updates a profile, renaming it when `previous_name` differs.

@@ -31,6 +31,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::app_info,
             commands::app_ready,
             commands::app_start,
+            commands::profile_apply_preset,
             commands::profile_save,
             commands::profile_delete,
             commands::profile_select,

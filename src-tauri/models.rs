@@ -3,6 +3,7 @@
 //! The UI's copy of these names is checked against them by `tests/ipc.rs`.
 
 use serde::Serialize;
+use tessera_session::profile::Preset;
 use tessera_session::workspace::{ProfileListing, Sent, Start, WhoAmI};
 use tessera_session::{pretty, SessionStatus};
 
@@ -26,6 +27,9 @@ pub struct StartView {
     pub user: Option<WhoAmI>,
     /// Why the session could not be restored, or a problem with the command line.
     pub error: Option<CommandError>,
+    /// The Django stacks a profile can start from (the engine's presets, in its order): the
+    /// profile form's "Stack" choice, applied with `profile_apply_preset`.
+    pub presets: Vec<&'static str>,
 }
 
 impl StartView {
@@ -38,6 +42,7 @@ impl StartView {
             error: launch_problem
                 .map(CommandError::InvalidArguments)
                 .or(start.error.map(CommandError::from)),
+            presets: Preset::ALL.map(Preset::name).to_vec(),
         }
     }
 }

@@ -91,7 +91,15 @@ async fn no_command_ever_returns_a_token() {
         start["profiles"]["defaults"]["blacklist_path"],
         "/api/token/blacklist/"
     );
+    assert_eq!(start["presets"], json!(preset_names()), "{start}");
     let mut profile = start["profiles"]["profiles"][0]["profile"].clone();
+    // The simplejwt preset is this server's stack: the profile keeps its endpoints.
+    profile = call(
+        "profile_apply_preset",
+        json!({ "profile": profile, "preset": "simplejwt" }),
+    )
+    .unwrap();
+    assert_eq!(profile["preset"], "simplejwt", "{profile}");
     profile["me_path"] = json!("/api/me/");
     profile["registration_path"] = json!("/api/register/");
     call(
@@ -296,6 +304,231 @@ fn a_proxy_password_never_reaches_the_webview_and_survives_a_save() {
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
 
+/// The engine's preset names, in its order: what the profile form's "Stack" choice lists.
+fn preset_names() -> Vec<&'static str> {
+    tessera_session::profile::Preset::ALL
+        .map(tessera_session::profile::Preset::name)
+        .to_vec()
+}
+
+fn no_launch() -> LaunchOptions {
+    LaunchOptions::parse(Vec::<String>::new())
+}
+
+/// The form's "Stack" choice: `app_start` lists the engine's presets, `profile_apply_preset`
+/// fills the form's profile (its server, proxy and unknown fields kept), settings edited after
+/// it win on save, and the saved profile says which stack it came from.
+#[test]
+fn a_preset_fills_the_form_and_what_is_edited_after_it_wins() {
+    let data = tempfile::tempdir().unwrap();
+    let (_app, webview) = app_with(data.path(), no_launch());
+    let start = invoke(&webview, "app_start", json!({})).unwrap();
+    assert_eq!(start["presets"], json!(preset_names()), "{start}");
+
+    // What the form sends: the engine's defaults with the user's server and proxy.
+    let mut form = start["profiles"]["defaults"].clone();
+    form["base_url"] = json!("https://shop.example.com/");
+    form["proxy"] = json!("http://qa:***@proxy.example:3128/");
+    form["from_a_newer_app"] = json!(true);
+    let filled = invoke(
+        &webview,
+        "profile_apply_preset",
+        json!({ "profile": form, "preset": "djoser" }),
+    )
+    .unwrap();
+    assert_eq!(filled["preset"], "djoser", "{filled}");
+    assert_eq!(filled["obtain_path"], "/auth/jwt/create/", "{filled}");
+    assert_eq!(filled["refresh_path"], "/auth/jwt/refresh/", "{filled}");
+    assert_eq!(filled["verify_path"], "/auth/jwt/verify/", "{filled}");
+    assert!(filled["blacklist_path"].is_null(), "{filled}");
+    assert_eq!(filled["me_path"], "/auth/users/me/", "{filled}");
+    assert_eq!(filled["base_url"], "https://shop.example.com/", "{filled}");
+    assert_eq!(filled["proxy"], form["proxy"], "{filled}");
+    assert_eq!(filled["from_a_newer_app"], true, "{filled}");
+
+    // The per-endpoint settings a stack needs come with it (the form's "Advanced" inputs).
+    let legacy = invoke(
+        &webview,
+        "profile_apply_preset",
+        json!({ "profile": filled, "preset": "dj-rest-auth-legacy" }),
+    )
+    .unwrap();
+    assert_eq!(legacy["preset"], "dj-rest-auth-legacy", "{legacy}");
+    assert_eq!(legacy["access_field"], "access_token", "{legacy}");
+    assert_eq!(legacy["renewal_access_field"], "access", "{legacy}");
+    assert_eq!(legacy["renewal_refresh_field"], "refresh", "{legacy}");
+    assert_eq!(
+        legacy["blacklist_path"], "/dj-rest-auth/logout/",
+        "{legacy}"
+    );
+
+    // Edited after the preset, saved: the edits win and the preset is kept.
+    let mut edited = filled.clone();
+    edited["proxy"] = Value::Null;
+    edited["me_path"] = json!("/api/whoami/");
+    edited["logout_request_field"] = json!("refresh_token");
+    edited["refresh_cookie"] = json!("shop-refresh");
+    edited["mfa_verify_path"] = Value::Null;
+    let saved = invoke(
+        &webview,
+        "profile_save",
+        json!({ "name": "shop", "previousName": null, "profile": edited }),
+    )
+    .unwrap();
+    let shown = &saved["profiles"][0]["profile"];
+    assert_eq!(shown["preset"], "djoser", "{saved}");
+    assert_eq!(shown["me_path"], "/api/whoami/", "{saved}");
+    let path = tessera_session::paths::profiles_file(data.path());
+    let stored = tessera_session::ProfilesFile::load(&path).unwrap();
+    let stored = stored.get("shop").unwrap();
+    assert_eq!(stored.preset.as_deref(), Some("djoser"));
+    assert_eq!(stored.obtain_path, "/auth/jwt/create/");
+    assert_eq!(stored.me_path.as_deref(), Some("/api/whoami/"));
+    assert_eq!(
+        stored.logout_request_field.as_deref(),
+        Some("refresh_token")
+    );
+    assert_eq!(stored.refresh_cookie.as_deref(), Some("shop-refresh"));
+    assert_eq!(stored.renewal_access_field, None);
+    assert_eq!(stored.mfa_verify_path, None);
+
+    // An unknown stack is refused as an invalid profile, naming the ones there are.
+    let unknown = invoke(
+        &webview,
+        "profile_apply_preset",
+        json!({ "profile": filled, "preset": "knox" }),
+    )
+    .unwrap_err();
+    assert_eq!(unknown["code"], "invalid_profile", "{unknown}");
+    let message = unknown["message"].as_str().unwrap();
+    assert!(message.contains("knox"), "{message}");
+    for name in preset_names() {
+        assert!(message.contains(name), "{name} is not listed: {message}");
+    }
+    // So is a profile the form could not have meant (no server URL at all).
+    let mut no_url = filled.clone();
+    no_url.as_object_mut().unwrap().remove("base_url");
+    let error = invoke(
+        &webview,
+        "profile_apply_preset",
+        json!({ "profile": no_url, "preset": "djoser" }),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "invalid_profile", "{error}");
+}
+
+/// Signature verification set in the form: saved as given and shown back, checked by the
+/// engine on save (its message is what the form shows), used at sign-in, and off again when
+/// the inputs are emptied (`null`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_settings_round_trip_and_are_checked_on_save() {
+    let options = ServerOptions {
+        algorithm: tessera_testkit::SigningAlgorithm::Rs256,
+        ..ServerOptions::default()
+    };
+    let (user, password) = options.users[0].clone();
+    let server = TestServer::start(BackendKind::Rust, options).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (_app, webview) = app_with(data.path(), no_launch());
+    let start = invoke(&webview, "app_start", json!({})).unwrap();
+    let mut form = start["profiles"]["defaults"].clone();
+    form["base_url"] = json!(server.base_url().as_str());
+    let jwks = format!("{}api/jwks/", server.base_url());
+    let save = |profile: &Value| {
+        invoke(
+            &webview,
+            "profile_save",
+            json!({ "name": "signed", "previousName": "signed", "profile": profile }),
+        )
+    };
+    let path = tessera_session::paths::profiles_file(data.path());
+    let stored = || {
+        tessera_session::ProfilesFile::load(&path)
+            .unwrap()
+            .get("signed")
+            .ok()
+            .cloned()
+    };
+
+    // Settings that can never verify are refused on save, saying what to do; nothing is saved.
+    let not_a_key = data.path().join("not-a-key.pem");
+    std::fs::write(&not_a_key, b"not a key").unwrap();
+    let refused = [
+        (
+            json!({ "algorithm": "HS256", "jwks_url": jwks }),
+            "never be stored on a client",
+        ),
+        (json!({ "algorithm": "RS256" }), "public key"),
+        (
+            json!({ "algorithm": "", "jwks_url": jwks }),
+            "unknown token algorithm",
+        ),
+        (
+            json!({ "algorithm": "RS256", "public_key_file": not_a_key }),
+            "cannot be read",
+        ),
+    ];
+    for (verification, needle) in refused {
+        form["verification"] = verification.clone();
+        let error = save(&form).unwrap_err();
+        assert_eq!(error["code"], "invalid_profile", "{verification}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{verification}: {message}");
+        assert!(stored().is_none(), "{verification} was saved");
+    }
+
+    // A public key file, audience and issuer: saved and shown as given.
+    let key = data.path().join("server-ed25519.pem");
+    std::fs::write(&key, ED25519_PUBLIC).unwrap();
+    form["verification"] = json!({
+        "algorithm": "EdDSA",
+        "public_key_file": key,
+        "jwks_url": null,
+        "audience": "shop-api",
+        "issuer": "https://auth.example.com/",
+    });
+    let saved = save(&form).unwrap();
+    let shown = &saved["profiles"][0]["profile"]["verification"];
+    assert_eq!(shown["algorithm"], "EdDSA", "{saved}");
+    assert_eq!(shown["public_key_file"], key.to_str().unwrap(), "{saved}");
+    assert_eq!(shown["audience"], "shop-api", "{saved}");
+    assert_eq!(shown["issuer"], "https://auth.example.com/", "{saved}");
+    let verification = stored().unwrap().verification.unwrap();
+    assert_eq!(verification.public_key_file.as_deref(), Some(key.as_path()));
+    assert_eq!(verification.audience.as_deref(), Some("shop-api"));
+
+    // RS256 with the server's JWK Set: saved, and sign-in verifies the server's tokens.
+    form["verification"] = json!({ "algorithm": "RS256", "jwks_url": jwks });
+    let saved = save(&form).unwrap();
+    let shown = &saved["profiles"][0]["profile"]["verification"];
+    assert_eq!(shown["jwks_url"], jwks.as_str(), "{saved}");
+    assert!(shown["public_key_file"].is_null(), "{saved}");
+    assert!(shown["audience"].is_null(), "{saved}");
+    let login = json!({ "profile": "signed", "login": user, "password": password });
+    let signed_in = invoke(&webview, "session_login", login.clone()).unwrap();
+    assert_eq!(signed_in["status"]["signed_in"], true, "{signed_in}");
+    invoke(&webview, "session_logout", json!({ "profile": "signed" })).unwrap();
+
+    // Tokens for another audience are rejected at sign-in.
+    form["verification"]["audience"] = json!("someone-else");
+    save(&form).unwrap();
+    let rejected = invoke(&webview, "session_login", login).unwrap_err();
+    assert_eq!(rejected["code"], "token_rejected", "{rejected}");
+
+    // Every input emptied: verification off.
+    form["verification"] = Value::Null;
+    let saved = save(&form).unwrap();
+    assert!(
+        saved["profiles"][0]["profile"]["verification"].is_null(),
+        "{saved}"
+    );
+    assert_eq!(stored().unwrap().verification, None);
+}
+
+// A throwaway Ed25519 public key (the engine's tests use the same one); verification is only
+// configured with it here, nothing is signed.
+const ED25519_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAkwNxibStdwjmL+BxDn235VNugZxVi5OzKutaiOl6yFk=\n-----END PUBLIC KEY-----\n";
+
 /// `app_start` may wait up to 10 s for the profiles file's lock (the CLI editing it). It must
 /// wait off the async runtime's worker threads: with every worker stuck, no other command — and
 /// no refresh timer — would run. Here the lock is held by the test while as many `app_start`s
@@ -428,6 +661,26 @@ fn names_after(text: &str, prefix: &str, end: char) -> std::collections::BTreeSe
     found
 }
 
+/// Every `<prefix><name>` in `text` where name is `[a-z_0-9]+` (whatever follows) and the prefix
+/// does not continue a longer word (`start.` but not `restart.`).
+fn idents_after(text: &str, prefix: &str) -> std::collections::BTreeSet<String> {
+    text.match_indices(prefix)
+        .filter(|(at, _)| {
+            !text[..*at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .map(|(at, _)| {
+            text[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
 /// The UI is plain JS: the names it uses for Rust's models are checked against Rust here, so a
 /// renamed profile field, event or command fails this test instead of silently breaking a
 /// screen.
@@ -458,9 +711,19 @@ fn the_ui_uses_rusts_names() {
         );
     }
 
-    // Profile fields: the form's inputs and every field the script reads or writes.
+    // Profile fields: the form's inputs and every field the script reads or writes. Optional
+    // settings Rust leaves out when unset are set here, so that every field is named.
     let profile = tessera_session::Profile::from_base_url("https://api.example.com/").unwrap();
-    let rust_fields: std::collections::BTreeSet<String> = serde_json::to_value(&profile)
+    let mut full = profile.clone();
+    let set = || Some("x".to_owned());
+    full.renewal_access_field = set();
+    full.renewal_refresh_field = set();
+    full.logout_request_field = set();
+    full.refresh_cookie = set();
+    full.mfa_verify_path = set();
+    full.preset = set();
+    full.verification = Some(tessera_session::VerificationConfig::default());
+    let rust_fields: std::collections::BTreeSet<String> = serde_json::to_value(&full)
         .unwrap()
         .as_object()
         .unwrap()
@@ -481,7 +744,7 @@ fn the_ui_uses_rusts_names() {
         unknown.is_empty(),
         "the UI uses profile fields Rust does not have: {unknown:?}"
     );
-    // Optional settings are the ones Rust serialises as null when unset.
+    // Optional settings are the ones Rust serialises as null (or leaves out) when unset.
     for field in js_array(app_js, "const OPTIONAL_FIELDS = new Set([") {
         let value = &serde_json::to_value(&profile).unwrap()[&field];
         assert!(
@@ -489,6 +752,102 @@ fn the_ui_uses_rusts_names() {
             "{field} is not optional text: {value}"
         );
     }
+    for field in js_array(app_js, "const ADVANCED_FIELDS = [") {
+        assert!(
+            js_array(app_js, "const OPTIONAL_FIELDS = new Set([").contains(&field),
+            "{field} is under Advanced but not optional"
+        );
+    }
+
+    // Signature verification: the `pfv-` inputs and the script's names are
+    // `VerificationConfig`'s, and every algorithm offered is one the engine accepts.
+    let verification_fields: std::collections::BTreeSet<String> =
+        serde_json::to_value(tessera_session::VerificationConfig::default())
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+    let mut ui_verification = names_after(html, "id=\"pfv-", '"');
+    ui_verification.extend(js_array(app_js, "const VERIFICATION_FIELDS = ["));
+    assert!(ui_verification.len() >= 5, "{ui_verification:?}");
+    let unknown: Vec<_> = ui_verification.difference(&verification_fields).collect();
+    assert!(
+        unknown.is_empty(),
+        "the UI uses verification settings Rust does not have: {unknown:?}"
+    );
+    let algorithms: Vec<String> = js_block(html, "id=\"pfv-algorithm\"", "</select>")
+        .split("<option")
+        .skip(1)
+        .map(|option| {
+            let text = option.split_once('>').map_or("", |(_, rest)| rest);
+            text.split_once("</option")
+                .map_or(text, |(t, _)| t)
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        algorithms.first().map(String::as_str),
+        Some("Off"),
+        "{algorithms:?}"
+    );
+    assert!(algorithms.len() >= 9, "{algorithms:?}");
+    for algorithm in &algorithms[1..] {
+        let mut signed = profile.clone();
+        signed.verification = Some(tessera_session::VerificationConfig {
+            algorithm: algorithm.clone(),
+            jwks_url: Some("https://auth.example.com/jwks/".parse().unwrap()),
+            ..Default::default()
+        });
+        if let Err(error) = signed.validate_verification() {
+            panic!("the form offers {algorithm}, which the engine refuses: {error}");
+        }
+    }
+
+    // Presets: the form lists what `app_start` sends (the engine's), never a copy of its own.
+    let presets = preset_names();
+    assert!(presets.len() >= 6, "{presets:?}");
+    for name in presets {
+        for quoted in [
+            format!("\"{name}\""),
+            format!(">{name}<"),
+            format!("'{name}'"),
+        ] {
+            assert!(
+                !app_js.contains(&quoted) && !html.contains(&quoted),
+                "the UI names the preset {name} itself; it must list the engine's (app_start)"
+            );
+        }
+    }
+    let start = tessera_app::models::StartView::new(
+        tessera_session::workspace::Start {
+            profiles: tessera_session::workspace::ProfileListing {
+                profiles: Vec::new(),
+                last_profile: None,
+                defaults: None,
+            },
+            selected: None,
+            status: None,
+            error: None,
+        },
+        None,
+        None,
+    );
+    let start_fields: std::collections::BTreeSet<String> = serde_json::to_value(&start)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let read = idents_after(app_js, "start.");
+    assert!(read.contains("presets"), "{read:?}");
+    let unknown: Vec<_> = read.difference(&start_fields).collect();
+    assert!(
+        unknown.is_empty(),
+        "the UI reads app_start fields Rust does not send: {unknown:?}"
+    );
 
     // Session events: every event Rust sends has a text in the activity log, and every event
     // the UI reacts to exists.

@@ -16,6 +16,9 @@ export const state = {
   selected: "", // profile name on the login screen
   status: null, // SessionStatus of the signed-in profile
   editing: null, // profile name being edited ("" for a new one)
+  draft: null, // the profile the form started from (stored, copied or filled by a preset)
+  defaults: null, // the engine's defaults, the start of a new profile
+  presets: [], // the engine's preset names (app_start), the profile form's "Stack" choices
   timer: null,
 };
 

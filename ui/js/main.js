@@ -5,7 +5,7 @@ import { $, call, invoke, listen, messageOf, state } from "./core.js";
 import { onInstallUpdate, showUpdate } from "./updates.js";
 import { logActivity, onSend, onSessionEvent, onSignOut, showHome } from "./home.js";
 import { focusFirstEmpty, onLogin, onRegister, renderSelectedProfile, showLogin, showRegister } from "./login.js";
-import { applyProfiles, editProfile, onDeleteProfile, onDuplicateProfile, onPickCa, onSaveProfile, onTestProfile, showProfiles } from "./profiles.js";
+import { applyProfiles, editProfile, onChoosePreset, onDeleteProfile, onDuplicateProfile, onPickCa, onPickKey, onSaveProfile, onTestProfile, showProfiles } from "./profiles.js";
 
 async function init() {
   $("login-form").addEventListener("submit", onLogin);
@@ -27,6 +27,8 @@ async function init() {
   $("profile-duplicate").addEventListener("click", onDuplicateProfile);
   $("profile-test").addEventListener("click", onTestProfile);
   $("pf-ca-pick").addEventListener("click", onPickCa);
+  $("pf-key-pick").addEventListener("click", onPickKey);
+  $("pf-preset").addEventListener("change", onChoosePreset);
   $("pf-allow_insecure_http").addEventListener("change", () => {
     $("pf-insecure-warning").hidden = !$("pf-allow_insecure_http").checked;
   });
@@ -57,6 +59,7 @@ async function init() {
   if (invoke) {
     try {
       const start = await call("app_start");
+      state.presets = start.presets || [];
       applyProfiles(start.profiles);
       if (start.selected) state.selected = start.selected;
       if (start.status && start.status.signed_in) {

@@ -1,12 +1,19 @@
 // profiles.js: the profiles screen, listing, editing, duplicating, deleting and testing server
-// profiles. Rust validates and stores them; the form sends back every field it does not show.
+// profiles, and filling one from a Django stack's preset. Rust validates and stores them (and
+// knows the presets); the form sends back every field it does not show.
 
 import { $, busy, call, messageOf, profileByName, show, state, tauri } from "./core.js";
 import { stopTimer } from "./home.js";
 import { renderProfileSelect } from "./login.js";
 
-const TEXT_FIELDS = ["base_url", "obtain_path", "refresh_path", "verify_path", "blacklist_path", "registration_path", "me_path", "access_field", "refresh_field", "refresh_request_field", "proxy", "ca_cert_file"];
-const OPTIONAL_FIELDS = new Set(["verify_path", "blacklist_path", "registration_path", "me_path", "proxy", "ca_cert_file"]);
+const TEXT_FIELDS = ["base_url", "obtain_path", "refresh_path", "verify_path", "blacklist_path", "registration_path", "me_path", "access_field", "refresh_field", "refresh_request_field", "renewal_access_field", "renewal_refresh_field", "logout_request_field", "refresh_cookie", "mfa_verify_path", "proxy", "ca_cert_file"];
+const OPTIONAL_FIELDS = new Set(["verify_path", "blacklist_path", "registration_path", "me_path", "renewal_access_field", "renewal_refresh_field", "logout_request_field", "refresh_cookie", "mfa_verify_path", "proxy", "ca_cert_file"]);
+// Shown under "Advanced": the form opens it when a profile sets any of them.
+const ADVANCED_FIELDS = ["renewal_access_field", "renewal_refresh_field", "logout_request_field", "refresh_cookie", "mfa_verify_path"];
+// `verification` (the engine's VerificationConfig) besides its `algorithm`; inputs `pfv-<name>`.
+const VERIFICATION_FIELDS = ["public_key_file", "jwks_url", "audience", "issuer"];
+// Sent instead of an empty server URL when a stack is chosen first (nothing is sent to it).
+const NO_URL_YET = "https://server.invalid/";
 
 export function showProfiles() {
   stopTimer();
@@ -30,6 +37,12 @@ function renderProfileList() {
     url.className = "muted url";
     url.textContent = profile.base_url;
     button.append(title, url);
+    if (profile.preset) {
+      const stack = document.createElement("span");
+      stack.className = "muted stack";
+      stack.textContent = `Stack: ${profile.preset}`;
+      button.append(stack);
+    }
     button.addEventListener("click", () => editProfile(name));
     item.append(button);
     list.append(item);
@@ -39,16 +52,28 @@ function renderProfileList() {
 export function editProfile(name) {
   const entry = profileByName(name);
   state.editing = entry ? name : "";
-  state.pendingCopy = null;
   // A new profile starts from the engine's defaults (simplejwt's paths and field names).
-  const p = entry ? entry.profile : Object.assign({}, state.defaults || {}, { base_url: "" });
+  state.draft = Object.assign({}, entry ? entry.profile : state.defaults || {});
+  if (!entry) state.draft.base_url = "";
   $("pf-name").value = entry ? name : "";
-  for (const field of TEXT_FIELDS) $(`pf-${field}`).value = p[field] == null ? "" : String(p[field]);
+  fillForm(state.draft);
   // The proxy's password never comes to the window: it is shown as ***, and saving the
   // value unchanged keeps the stored one.
   $("pf-proxy").title = entry && entry.proxy_has_credentials
     ? "The password is hidden (***). Leave it as it is to keep it, or type the whole URL to change it."
     : "";
+  $("profile-delete").hidden = !entry;
+  $("profile-duplicate").hidden = !entry;
+  setNote(null);
+  renderProfileList();
+  $("pf-name").focus();
+}
+
+/** Shows profile `p` in the form (all but its name). */
+function fillForm(p) {
+  for (const field of TEXT_FIELDS) $(`pf-${field}`).value = p[field] == null ? "" : String(p[field]);
+  renderPresets();
+  setSelect($("pf-preset"), p.preset || "");
   setSelect($("pf-login_field"), p.login_field || "username");
   setSelect($("pf-auth_header_type"), p.auth_header_type || "Bearer");
   $("pf-sliding").checked = !!p.sliding;
@@ -56,11 +81,25 @@ export function editProfile(name) {
   $("pf-refresh_margin_secs").value = p.refresh_margin_secs == null ? "" : p.refresh_margin_secs;
   $("pf-request_timeout_secs").value = p.request_timeout_secs == null ? "" : p.request_timeout_secs;
   $("pf-insecure-warning").hidden = !p.allow_insecure_http;
-  $("profile-delete").hidden = !entry;
-  $("profile-duplicate").hidden = !entry;
-  setNote(null);
-  renderProfileList();
-  $("pf-name").focus();
+  const v = p.verification || {};
+  setSelect($("pfv-algorithm"), v.algorithm || "");
+  for (const field of VERIFICATION_FIELDS) $(`pfv-${field}`).value = v[field] == null ? "" : String(v[field]);
+  if (p.verification || ADVANCED_FIELDS.some((field) => p[field] != null)) $("profile-advanced").open = true;
+}
+
+/** The "Stack" choices: "Custom", then the engine's presets (`app_start` lists them). */
+function renderPresets() {
+  const select = $("pf-preset");
+  const custom = document.createElement("option");
+  custom.value = "";
+  custom.textContent = "Custom";
+  select.replaceChildren(custom);
+  for (const name of state.presets) {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    select.append(option);
+  }
 }
 
 /** Selects `value`, adding it as an option first if it is not one (e.g. set by the CLI). */
@@ -74,11 +113,11 @@ function setSelect(select, value) {
   select.value = value;
 }
 
-// The form edits only what it shows: every other field of the stored profile (including
-// ones this version does not know) is sent back unchanged.
+// The form edits only what it shows: every other field of the profile it started from (the
+// stored one, a copy, or what a preset made of it; including fields this version does not
+// know) is sent back unchanged.
 function formProfile() {
-  const entry = profileByName(state.editing);
-  const p = Object.assign({}, entry ? entry.profile : state.pendingCopy || {});
+  const p = Object.assign({}, state.draft || {});
   for (const field of TEXT_FIELDS) {
     const value = $(`pf-${field}`).value.trim();
     if (value === "") {
@@ -97,7 +136,48 @@ function formProfile() {
     if (raw === "") delete p[field];
     else p[field] = Number(raw);
   }
+  p.verification = formVerification(p.verification);
   return p;
+}
+
+// Every input empty: no verification. Otherwise the engine checks the settings on save (an
+// algorithm left off with a key given is refused there, with what to do). Settings the form
+// does not show (an inline PEM key, the leeway) are kept.
+function formVerification(previous) {
+  const v = Object.assign({}, previous || {}, { algorithm: $("pfv-algorithm").value });
+  let any = v.algorithm !== "";
+  for (const field of VERIFICATION_FIELDS) {
+    const value = $(`pfv-${field}`).value.trim();
+    v[field] = value === "" ? null : value;
+    if (value !== "") any = true;
+  }
+  return any ? v : null;
+}
+
+// A chosen stack: Rust fills the form's profile with the stack's endpoints and field names
+// (and records the preset); the form shows the result, and edits made after it win on save.
+export async function onChoosePreset() {
+  const select = $("pf-preset");
+  const preset = select.value;
+  const current = formProfile();
+  if (preset === "") {
+    delete current.preset; // "Custom": the settings stay as they are
+    state.draft = current;
+    setNote(null);
+    return;
+  }
+  const url = current.base_url;
+  if (!url) current.base_url = NO_URL_YET;
+  try {
+    const filled = await call("profile_apply_preset", { profile: current, preset });
+    if (!url) filled.base_url = "";
+    state.draft = filled;
+    fillForm(filled);
+    setNote(`Filled in for ${preset}. Check the endpoints, then save.`);
+  } catch (error) {
+    setSelect(select, (state.draft && state.draft.preset) || "");
+    setNote(messageOf(error), true);
+  }
 }
 
 function setNote(text, bad) {
@@ -150,14 +230,13 @@ export function onDuplicateProfile() {
   const base = state.editing;
   let copy = `${base} copy`;
   for (let i = 2; profileByName(copy); i += 1) copy = `${base} copy ${i}`;
-  const p = formProfile();
+  // Keep the edited values; saving creates the copy.
+  state.draft = formProfile();
   state.editing = "";
   $("pf-name").value = copy;
   $("profile-delete").hidden = true;
   $("profile-duplicate").hidden = true;
   renderProfileList();
-  // Keep the edited values; saving creates the copy.
-  state.pendingCopy = p;
   setNote(`Editing a copy of “${base}”: save to create it.`);
   $("pf-name").focus();
 }
@@ -177,12 +256,20 @@ export async function onTestProfile() {
   }
 }
 
-export async function onPickCa() {
+export function onPickCa() {
+  return pickFile("pf-ca_cert_file", "CA certificate (PEM)", { name: "PEM certificate", extensions: ["pem", "crt", "cer"] });
+}
+
+export function onPickKey() {
+  return pickFile("pfv-public_key_file", "Public key (PEM)", { name: "PEM public key", extensions: ["pem", "pub", "key"] });
+}
+
+async function pickFile(input, title, filter) {
   const dialog = tauri && tauri.dialog;
   if (!dialog) return;
   try {
-    const picked = await dialog.open({ multiple: false, directory: false, title: "CA certificate (PEM)", filters: [{ name: "PEM certificate", extensions: ["pem", "crt", "cer"] }] });
-    if (typeof picked === "string") $("pf-ca_cert_file").value = picked;
+    const picked = await dialog.open({ multiple: false, directory: false, title, filters: [filter] });
+    if (typeof picked === "string") $(input).value = picked;
   } catch (error) {
     setNote(messageOf(error), true);
   }
