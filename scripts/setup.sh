@@ -139,6 +139,28 @@ if [ "$MODE" = test ]; then
       log "Python test environment: up to date"
     fi
   fi
+
+  # --- one virtualenv per real-package stack (tests/django/stacks/<stack>) -----------------
+  # Their pins conflict (djoser needs PyJWT>=2.13), so each gets .venv-stacks/<stack>.
+  as_user mkdir -p .venv-stacks
+  [ -f .venv-stacks/.gitignore ] || as_user bash -c "echo '*' > .venv-stacks/.gitignore"
+  for req in tests/django/stacks/*/requirements.txt; do
+    [ -f "$req" ] || continue
+    stack="$(basename "$(dirname "$req")")"
+    venv=".venv-stacks/$stack"
+    stamp="$venv/.requirements.sha256"
+    sum="$(sha256sum "$req" | awk '{print $1}')"
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+      log "creating the $stack stack environment ($venv) from $req"
+      as_user python3 -m venv "$venv"
+      as_user "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+      as_user "$venv/bin/pip" check --disable-pip-version-check >/dev/null ||
+        die "$venv: pip check failed (run $venv/bin/pip check)"
+      as_user bash -c "echo '$sum' > '$stamp'"
+    else
+      log "$stack stack environment: up to date"
+    fi
+  done
 fi
 
 log "setup ($MODE) complete"

@@ -24,12 +24,17 @@
 //! - Django: `$TESSERA_PYTHON` if set, else `<workspace>/.venv/bin/python` (made by
 //!   `scripts/setup.sh`: `python3 -m venv .venv && .venv/bin/pip install -r
 //!   tests/django/requirements.txt`).
+//! - Real-package stacks ([`Stack`]: djoser, dj-rest-auth 7.2 / 2.2.8, ninja-jwt, the
+//!   simplejwt tutorial) via [`TestServer::start_stack`]: `.venv-stacks/<stack>/bin/python`
+//!   (made by `bash scripts/setup.sh test`), projects in `tests/django/stacks/`.
 
 mod binaries;
 mod controls;
 mod options;
 mod process;
+mod stacks;
 
-pub use binaries::{backend_binary, django_python, workspace_root};
+pub use binaries::{backend_binary, django_python, stack_python, workspace_root};
 pub use options::{BackendKind, ServerOptions, SigningAlgorithm};
 pub use process::TestServer;
+pub use stacks::{Stack, StackOptions};

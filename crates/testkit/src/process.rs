@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::binaries::{backend_binary, django_python, workspace_root};
 use crate::options::{BackendKind, ServerOptions, SigningAlgorithm};
+use crate::stacks::{stack_command, Stack, StackOptions};
 
 /// A running (or stopped, see [`TestServer::stop`]) backend.
 pub struct TestServer {
@@ -23,6 +24,8 @@ pub struct TestServer {
     dir: tempfile::TempDir,
     /// Django's signing key, kept so a restart accepts tokens issued before it.
     django_secret: String,
+    /// Set for a real-package stack ([`TestServer::start_stack`]).
+    pub(crate) stack: Option<(Stack, StackOptions)>,
     child: Option<Child>,
     /// Held open: the server exits when it closes (also when this test process dies).
     stdin: Option<ChildStdin>,
@@ -33,6 +36,7 @@ impl std::fmt::Debug for TestServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestServer")
             .field("kind", &self.kind)
+            .field("stack", &self.stack())
             .field("base_url", &self.base_url.as_str())
             .field("running", &self.child.is_some())
             .finish_non_exhaustive()
@@ -47,8 +51,19 @@ impl TestServer {
         if kind == BackendKind::Django && options.algorithm == SigningAlgorithm::Rs256 {
             bail!("the Django test backend signs with HS256 only");
         }
+        Self::start_with(kind, options, None).await
+    }
+
+    pub(crate) async fn start_with(
+        kind: BackendKind,
+        options: ServerOptions,
+        stack: Option<(Stack, StackOptions)>,
+    ) -> anyhow::Result<Self> {
+        let label = stack
+            .as_ref()
+            .map_or(kind.name(), |(stack, _)| stack.name());
         let dir = tempfile::Builder::new()
-            .prefix(&format!("tessera-{kind}-"))
+            .prefix(&format!("tessera-{label}-"))
             .tempdir()
             .context("creating the server's temp directory")?;
         let client = reqwest::Client::builder()
@@ -63,6 +78,7 @@ impl TestServer {
             port: 0,
             dir,
             django_secret: random_secret(),
+            stack,
             child: None,
             stdin: None,
             client,
@@ -73,6 +89,11 @@ impl TestServer {
 
     pub fn kind(&self) -> BackendKind {
         self.kind
+    }
+
+    /// The stack name, else the backend kind's (for messages).
+    fn label(&self) -> &'static str {
+        self.stack().map_or(self.kind.name(), Stack::name)
     }
 
     pub fn options(&self) -> &ServerOptions {
@@ -132,7 +153,7 @@ impl TestServer {
     /// Test-control state (counters, injected failures, delay, clock shift) starts afresh.
     pub async fn start_again(&mut self) -> anyhow::Result<()> {
         if self.is_running() {
-            bail!("the {} server is still running", self.kind);
+            bail!("the {} server is still running", self.label());
         }
         self.stop();
         self.launch().await
@@ -147,7 +168,7 @@ impl TestServer {
             .stderr(Stdio::from(stderr));
         let mut child = command
             .spawn()
-            .with_context(|| format!("cannot start the {} backend: {command:?}", self.kind))?;
+            .with_context(|| format!("cannot start the {} backend: {command:?}", self.label()))?;
         self.stdin = child.stdin.take();
         let stdout = child
             .stdout
@@ -194,6 +215,8 @@ impl TestServer {
         // With controls on, probe an endpoint the counters ignore, so tests start from zero.
         let (probe, ready) = if self.options.test_controls {
             (self.url("_test/counters"), 200)
+        } else if let Some((stack, _)) = &self.stack {
+            (self.url(stack.me_path()), 401)
         } else {
             (self.url("api/hello/"), 401)
         };
@@ -217,7 +240,7 @@ impl TestServer {
         self.stop();
         anyhow!(
             "the {} backend {what} (timeout {:?}). Its output:\n{}",
-            self.kind,
+            self.label(),
             self.options.startup_timeout,
             self.logs()
         )
@@ -225,6 +248,17 @@ impl TestServer {
 
     fn command(&self) -> anyhow::Result<Command> {
         let o = &self.options;
+        if let Some((stack, stack_options)) = &self.stack {
+            let database = self.dir.path().join("django.sqlite3");
+            return stack_command(
+                *stack,
+                stack_options,
+                o,
+                &database,
+                self.port,
+                &self.django_secret,
+            );
+        }
         let users: Vec<String> = o
             .users
             .iter()

@@ -283,3 +283,18 @@ fn presets_set_the_stack_and_keep_the_rest() {
     let plain = serde_json::to_value(&base).unwrap();
     assert!(plain.get("preset").is_none());
 }
+
+#[test]
+fn verification_takes_one_key_source() {
+    // Before: a key file and a JWKS URL together were accepted and the URL silently ignored.
+    let mut p = Profile::from_base_url("https://api.example.com/").unwrap();
+    p.verification = Some(VerificationConfig {
+        algorithm: "RS256".into(),
+        public_key_pem: Some("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into()),
+        jwks_url: Some(url::Url::parse("https://api.example.com/jwks/").unwrap()),
+        ..VerificationConfig::default()
+    });
+    let err = p.validate_verification().unwrap_err();
+    assert_eq!(err.code(), "invalid_profile");
+    assert!(err.to_string().contains("not both"), "{err}");
+}

@@ -20,6 +20,12 @@ impl Profile {
         let Some(config) = &self.verification else {
             return Ok(());
         };
+        let has_key = config.public_key_file.is_some() || config.public_key_pem.is_some();
+        if has_key && config.jwks_url.is_some() {
+            return Err(Error::InvalidProfile {
+                detail: "token verification takes one key source: a public key or a JWKS URL, not both".into(),
+            });
+        }
         TokenVerifier::new(config, &self.user_id_claim)?;
         if let Some(url) = &config.jwks_url {
             check_transport_security(url, self.allow_insecure_http)?;
