@@ -232,7 +232,7 @@ async fn custom_views(prober: &mut Prober, out: &mut Detection) -> Result<bool> 
         return Ok(false);
     };
     out.profile.obtain_path.clone_from(&obtain);
-    match login_field(&answer, &password) {
+    match login_field(&answer, &password).or_else(|| named_in_detail(&answer)) {
         Some(field) => {
             out.findings.push(format!("custom sign-in view at {obtain}: it asks for {field} and {password}"));
             out.profile.login_field = field;
@@ -271,6 +271,20 @@ async fn custom_views(prober: &mut Prober, out: &mut Detection) -> Result<bool> 
         out.profile.verify_path = prober.find(&path).await?.map(|(p, _)| p);
     }
     Ok(true)
+}
+
+/// A hand-written view that answers `{"detail": "email and password are required."}` names its
+/// login field in words only: `email` when the message speaks of an e-mail and not of a user
+/// name, `username` for the reverse.
+fn named_in_detail(answer: &probes::Answer) -> Option<String> {
+    let detail = answer.detail.as_deref()?.to_ascii_lowercase();
+    let email = detail.contains("email") || detail.contains("e-mail");
+    let username = detail.contains("username") || detail.contains("user name");
+    match (email, username) {
+        (true, false) => Some("email".into()),
+        (false, true) => Some("username".into()),
+        _ => None,
+    }
 }
 
 /// The `Authorization` scheme, from the `WWW-Authenticate` of the profile's protected

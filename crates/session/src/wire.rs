@@ -57,7 +57,9 @@ fn looks_like_jwt(token: &str) -> bool {
 
 fn take_token(map: &mut Map<String, Value>, field: &str) -> Result<Option<String>> {
     match map.remove(field) {
+        // `""`: dj-rest-auth in cookie mode, whose refresh token travels as a cookie instead.
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) if looks_like_jwt(&s) => Ok(Some(s)),
         Some(_) => Err(Error::bad_response(format!(
             "the {field:?} field is not a JWT"
@@ -189,6 +191,10 @@ mod tests {
         assert!(t.refresh.is_some());
         // refresh without rotation: no refresh field
         let body = json!({"access": jwt}).to_string();
+        let t = parse_token_response(body.as_bytes(), "access", Some("refresh"), false).unwrap();
+        assert!(t.refresh.is_none());
+        // cookie mode: the refresh token is a cookie, the field an empty string
+        let body = json!({"access": jwt, "refresh": ""}).to_string();
         let t = parse_token_response(body.as_bytes(), "access", Some("refresh"), false).unwrap();
         assert!(t.refresh.is_none());
         // custom view names

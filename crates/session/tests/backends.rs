@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "backends/stacks.rs"]
+mod stacks;
 
 use std::time::Instant;
 

@@ -33,8 +33,10 @@ mod controls;
 mod options;
 mod process;
 mod stacks;
+mod totp;
 
 pub use binaries::{backend_binary, django_python, stack_python, workspace_root};
 pub use options::{BackendKind, ServerOptions, SigningAlgorithm};
 pub use process::TestServer;
 pub use stacks::{Stack, StackOptions};
+pub use totp::{totp, totp_now};

@@ -23,7 +23,9 @@ impl Profile {
         let has_key = config.public_key_file.is_some() || config.public_key_pem.is_some();
         if has_key && config.jwks_url.is_some() {
             return Err(Error::InvalidProfile {
-                detail: "token verification takes one key source: a public key or a JWKS URL, not both".into(),
+                detail:
+                    "token verification takes one key source: a public key or a JWKS URL, not both"
+                        .into(),
             });
         }
         TokenVerifier::new(config, &self.user_id_claim)?;

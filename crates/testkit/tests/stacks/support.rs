@@ -5,7 +5,6 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac as _};
 use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE, SET_COOKIE};
 use serde_json::{json, Value};
 use tessera_testkit::{ServerOptions, Stack, StackOptions, TestServer};
@@ -131,17 +130,9 @@ pub fn claims(token: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// RFC 6238 TOTP: HMAC-SHA1, 30 s steps, 6 digits (pyotp's and dj-rest-auth's defaults).
+/// RFC 6238 TOTP (the testkit's).
 pub fn totp(secret: &str, unix_secs: u64) -> String {
-    let key = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
-    mac.update(&(unix_secs / 30).to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[19] & 0x0f);
-    let word = u32::from_be_bytes(digest[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
-    format!("{:06}", word % 1_000_000)
+    tessera_testkit::totp(secret, unix_secs).unwrap()
 }
 
 pub fn now() -> u64 {
