@@ -80,6 +80,7 @@ async fn trace_logs_of_a_full_session_contain_no_secret() {
     .await
     .unwrap();
     reg.logout().await.unwrap();
+    let cookie_secrets = cookie_mode_with_a_second_factor().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     // The capture is real: the engine's and hyper's events are in it.
@@ -111,7 +112,79 @@ async fn trace_logs_of_a_full_session_contain_no_secret() {
             );
         }
     }
-    for password in ["correct horse", "s3cret-passw0rd"] {
+    for password in ["correct horse", "s3cret-passw0rd", "demo-password"] {
         assert!(!logs.contains(password), "a password leaked into the logs");
     }
+    assert!(
+        logs.contains("the server asks for a second factor"),
+        "the MFA session ran"
+    );
+    for secret in cookie_secrets {
+        assert!(
+            !logs.contains(&secret),
+            "a cookie value or code leaked into the logs"
+        );
+    }
+}
+
+/// dj-rest-auth 7.2 in cookie mode with MFA on (the real package): sign-in, a code, a request,
+/// a refresh, sign-out. Returns the secrets besides the tokens that went over the wire: the
+/// cookie values the keyring kept and the code.
+async fn cookie_mode_with_a_second_factor() -> Vec<String> {
+    use tessera_session::profile::Preset;
+    use tessera_testkit::{ServerOptions, Stack, StackOptions, TestServer};
+    const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let server = TestServer::start_stack(
+        Stack::DjRestAuth,
+        ServerOptions {
+            access_lifetime_secs: 30,
+            ..ServerOptions::default()
+        },
+        StackOptions {
+            cookie_mode: true,
+            csrf: true,
+            mfa_totp_secret: Some(SECRET.into()),
+            ..StackOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut profile = tessera_session::Profile::from_base_url(server.base_url().as_str()).unwrap();
+    Preset::DjRestAuthCookie.apply(&mut profile);
+    let h = common::backend::BackendHarness {
+        profile,
+        ..common::backend::BackendHarness::start_on(server)
+    };
+    let session = h.session();
+    let err = session
+        .login("demo", Password::new("demo-password".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "mfa_required");
+    let code = tessera_testkit::totp_now(SECRET).unwrap();
+    session
+        .verify_code(Password::new(code.clone()))
+        .await
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&h.stored_entry()).unwrap();
+    let mut secrets: Vec<String> = entry["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[1].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !secrets.is_empty(),
+        "dj-rest-auth set csrftoken and sessionid: {entry}"
+    );
+    secrets.push(code);
+    h.advance(31).await;
+    let r = session
+        .request(ApiRequest::post("/api/echo/").json(&"x").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = session.logout().await.unwrap();
+    assert!(out.server_revoked, "{out:?}");
+    secrets
 }

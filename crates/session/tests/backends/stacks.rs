@@ -8,13 +8,12 @@
 //! refresh token kept (the old one refused by the server), sign-out blacklisting where the
 //! package can.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use tessera_session::detect::detect;
 use tessera_session::profile::Preset;
-use tessera_session::{ApiRequest, FakeStore, ManualClock, Password, Profile, Session};
+use tessera_session::{ApiRequest, Password, Profile, Session};
 use tessera_testkit::{ServerOptions, Stack, StackOptions, TestServer};
 
 use crate::common::backend::BackendHarness;
@@ -101,14 +100,7 @@ async fn start(case: &Case) -> BackendHarness {
     let server = TestServer::start_stack(case.stack, options, case.options.clone())
         .await
         .unwrap();
-    let profile = Profile::from_base_url(server.base_url().as_str()).unwrap();
-    BackendHarness {
-        server,
-        clock: Arc::new(ManualClock::starting_now()),
-        store: Arc::new(FakeStore::new()),
-        lock_dir: tempfile::tempdir().unwrap(),
-        profile,
-    }
+    BackendHarness::start_on(server)
 }
 
 /// What a user starts detection from: the URL, and for custom views their three paths.

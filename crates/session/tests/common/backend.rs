@@ -45,7 +45,11 @@ impl BackendHarness {
 
     /// `kind` started with `options`; the client's clock starts once the server answers.
     pub async fn start(kind: BackendKind, options: ServerOptions) -> Self {
-        let server = TestServer::start(kind, options).await.unwrap();
+        Self::start_on(TestServer::start(kind, options).await.unwrap())
+    }
+
+    /// A harness on a server already started (a real-package stack, say).
+    pub fn start_on(server: TestServer) -> Self {
         let profile = Profile::from_base_url(server.base_url().as_str()).unwrap();
         Self {
             server,
