@@ -2,15 +2,20 @@
 //! the exit codes documented in `--help`.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use tessera_session::profile::Preset;
+use tessera_session::Password;
 
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success (a 2xx response)
   1  the server answered with an HTTP error status
   2  usage error: bad flags, unknown profile, malformed URL, invalid JSON, missing password
-  3  login required or session expired (sign in again)
+  3  login required or session expired (sign in again), or a sign-in not completed: the
+     server asks for a second-factor code (mfa_required), refused it (mfa_code_rejected) or
+     the step waiting for it expired (mfa_expired)
   4  network or TLS failure (server down, timeout, untrusted certificate)
   5  the OS keyring is unavailable (locked or no Secret Service)
   6  the server's answer could not be used (not what a simplejwt server sends, or a token
@@ -90,6 +95,10 @@ pub enum ProfileCommand {
         /// The API's base URL, e.g. https://staging.example.com/
         #[arg(long)]
         url: String,
+        /// Ask the server which Django JWT stack it runs and fill the profile from its answers
+        /// (empty requests only, never a password). Instead of --preset; other flags win.
+        #[arg(long, conflicts_with = "preset")]
+        detect: bool,
         #[command(flatten)]
         fields: Box<ProfileFields>,
     },
@@ -99,6 +108,9 @@ pub enum ProfileCommand {
         /// A new base URL.
         #[arg(long)]
         url: Option<String>,
+        /// Detect the server's stack again (see `profile add --detect`); other flags win.
+        #[arg(long, conflicts_with = "preset")]
+        detect: bool,
         #[command(flatten)]
         fields: Box<ProfileFields>,
     },
@@ -111,9 +123,7 @@ pub enum ProfileCommand {
 /// Every profile setting of the session engine. Unset flags leave a setting as it is.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ProfileFields {
-    /// Start from a Django stack's endpoints and field names: simplejwt, djoser, dj-rest-auth,
-    /// dj-rest-auth-legacy (before 3.0), ninja-jwt. Other flags given with it win.
-    #[arg(long, value_name = "PRESET")]
+    #[arg(long, value_name = "PRESET", help = preset_help())]
     pub preset: Option<String>,
     /// Token obtain path.
     #[arg(long, value_name = "PATH")]
@@ -148,6 +158,23 @@ pub struct ProfileFields {
     /// Refresh token field in refresh and blacklist request bodies.
     #[arg(long, value_name = "FIELD")]
     pub refresh_request_field: Option<String>,
+    /// Access token field in refresh answers when it differs from sign-in's ("none": the same).
+    #[arg(long, value_name = "FIELD")]
+    pub renewal_access_field: Option<String>,
+    /// Refresh token field in refresh answers when it differs from sign-in's ("none": the same).
+    #[arg(long, value_name = "FIELD")]
+    pub renewal_refresh_field: Option<String>,
+    /// Refresh token field in the logout body when it differs from the refresh body's
+    /// ("none": the same).
+    #[arg(long = "logout-field", value_name = "FIELD")]
+    pub logout_request_field: Option<String>,
+    /// The cookie carrying the refresh token, for servers that keep it out of the body
+    /// ("none": recognise it by itself).
+    #[arg(long, value_name = "NAME")]
+    pub refresh_cookie: Option<String>,
+    /// Second-factor (MFA) verify path ("none": mfa/verify/ beside the obtain path).
+    #[arg(long, value_name = "PATH")]
+    pub mfa_verify_path: Option<String>,
     /// Use the field names of custom Django login views (`access_token`/`refresh_token`).
     #[arg(long)]
     pub custom_view_fields: bool,
@@ -207,6 +234,29 @@ pub struct LoginArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// The second-factor code, if the server asks for one (ignored otherwise).
+    #[arg(long, value_name = "CODE", value_parser = secret_code, conflicts_with = "otp_stdin")]
+    pub otp: Option<Password>,
+    /// Read the second-factor code from standard input, if the server asks for one (the
+    /// second line with --password-stdin, else the first).
+    #[arg(long)]
+    pub otp_stdin: bool,
+}
+
+/// `--otp CODE`, kept as a secret from the moment it is parsed.
+fn secret_code(value: &str) -> Result<Password, String> {
+    Ok(Password::new(value.to_owned()))
+}
+
+/// The `--preset` help, listing every preset the engine knows.
+fn preset_help() -> &'static str {
+    static HELP: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "Start from a Django stack's endpoints and field names: {}. Other flags given with it win",
+            Preset::ALL.map(Preset::name).join(", ")
+        )
+    });
+    HELP.as_str()
 }
 
 #[derive(Debug, Args)]
@@ -241,4 +291,52 @@ pub struct RequestArgs {
     /// Response body format (default: pretty on a terminal, raw otherwise).
     #[arg(long, value_enum)]
     pub output: Option<OutputFormat>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_preset_help_lists_every_preset() {
+        let mut command = Cli::command();
+        let add = command
+            .find_subcommand_mut("profile")
+            .and_then(|c| c.find_subcommand_mut("add"))
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        for preset in Preset::ALL {
+            assert!(
+                add.contains(preset.name()),
+                "{:?} missing: {add}",
+                preset.name()
+            );
+        }
+    }
+
+    #[test]
+    fn an_otp_code_is_parsed_into_a_secret() {
+        let cli = Cli::try_parse_from(["tessera-cli", "login", "-u", "qa", "--otp", "123456"]);
+        let Ok(Cli {
+            command: Command::Login(LoginArgs { otp, .. }),
+            ..
+        }) = cli
+        else {
+            panic!("login --otp did not parse: {cli:?}");
+        };
+        assert_eq!(otp.as_ref().map(Password::expose_secret), Some("123456"));
+        assert!(!format!("{otp:?}").contains("123456"));
+        let both = [
+            "tessera-cli",
+            "login",
+            "-u",
+            "qa",
+            "--otp",
+            "1",
+            "--otp-stdin",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+    }
 }

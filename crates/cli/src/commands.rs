@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 use clap::CommandFactory;
 use tessera_session::Workspace;
 
-use crate::args::{Cli, Command, LoginArgs, OutputFormat, RequestArgs};
+use crate::args::{Cli, Command, OutputFormat, RequestArgs};
 use crate::error::{exit, CliError, CliResult};
-use crate::{context, output, password, profiles, request};
+use crate::{context, login, output, profiles, request};
 
 /// Runs the command line's subcommand.
 pub async fn run(cli: &Cli) -> CliResult<u8> {
@@ -27,7 +27,7 @@ async fn dispatch(cli: &Cli, workspace: &Workspace) -> CliResult<u8> {
     match &cli.command {
         Command::Completions { .. } => Ok(exit::OK),
         Command::Profile(command) => profiles::run(workspace, command).await.map(|()| exit::OK),
-        Command::Login(args) => login(cli, workspace, args).await,
+        Command::Login(args) => login::run(cli, workspace, args).await,
         Command::Status(args) => {
             let name = workspace.resolve(&context::launch(cli)?).await?;
             let status = workspace.status(&name).await?;
@@ -51,16 +51,6 @@ async fn dispatch(cli: &Cli, workspace: &Workspace) -> CliResult<u8> {
             Ok(exit::OK)
         }
     }
-}
-
-async fn login(cli: &Cli, workspace: &Workspace, args: &LoginArgs) -> CliResult<u8> {
-    let name = workspace.resolve(&context::launch(cli)?).await?;
-    // Check the profile (URL, plain-http rule) before asking for a password.
-    let base = workspace.session(&name).await?.profile().base_url.clone();
-    let password = password::read(args.password_stdin)?;
-    let status = workspace.sign_in(&name, &args.username, password).await?;
-    output::signed_in(&status, base.as_str());
-    Ok(exit::OK)
 }
 
 async fn send(cli: &Cli, workspace: &Workspace, args: &RequestArgs) -> CliResult<u8> {

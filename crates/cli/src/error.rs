@@ -8,6 +8,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const HTTP_ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// Sign in (again); also a sign-in left unfinished at its second factor (`mfa_*`).
     pub const LOGIN_REQUIRED: u8 = 3;
     pub const NETWORK: u8 = 4;
     pub const KEYRING: u8 = 5;
@@ -27,6 +28,9 @@ pub enum CliError {
     /// An error from the session engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The server asks for a second-factor code, and there is no way to get one.
+    #[error("the server asks for a second-factor code: pass --otp CODE or --otp-stdin")]
+    SecondFactorNeeded,
     /// Reading or writing a local file or stream.
     #[error("{what}: {source}")]
     Io {
@@ -46,6 +50,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => "usage",
             CliError::HttpStatus { .. } => "http_error",
+            CliError::SecondFactorNeeded => EngineError::SecondFactorRequired.code(),
             CliError::Engine(e) => e.code(),
             CliError::Io { .. } => "io",
         }
@@ -56,10 +61,14 @@ impl CliError {
         match self {
             CliError::Usage(_) => exit::USAGE,
             CliError::HttpStatus { .. } | CliError::Io { .. } => exit::HTTP_ERROR,
+            CliError::SecondFactorNeeded => exit::LOGIN_REQUIRED,
             CliError::Engine(e) => match e {
                 EngineError::SessionExpired { .. }
                 | EngineError::LoginRequired { .. }
-                | EngineError::InvalidCredentials { .. } => exit::LOGIN_REQUIRED,
+                | EngineError::InvalidCredentials { .. }
+                | EngineError::SecondFactorRequired
+                | EngineError::SecondFactorRejected { .. }
+                | EngineError::SecondFactorExpired { .. } => exit::LOGIN_REQUIRED,
                 EngineError::BadResponse { .. } | EngineError::TokenRejected { .. } => {
                     exit::BAD_RESPONSE
                 }
@@ -105,5 +114,34 @@ mod tests {
             detail: "bad signature".into(),
         });
         assert_eq!(rejected.exit_code(), exit::BAD_RESPONSE);
+    }
+
+    #[test]
+    fn an_unfinished_sign_in_exits_3_with_the_engine_codes() {
+        let unfinished = [
+            (CliError::SecondFactorNeeded, "mfa_required"),
+            (EngineError::SecondFactorRequired.into(), "mfa_required"),
+            (
+                EngineError::SecondFactorRejected {
+                    server_detail: None,
+                }
+                .into(),
+                "mfa_code_rejected",
+            ),
+            (
+                EngineError::SecondFactorExpired {
+                    reason: "expired".into(),
+                }
+                .into(),
+                "mfa_expired",
+            ),
+        ];
+        for (error, code) in unfinished {
+            assert_eq!(error.exit_code(), exit::LOGIN_REQUIRED, "{error}");
+            assert_eq!(error.code(), code);
+        }
+        assert!(CliError::SecondFactorNeeded
+            .to_string()
+            .contains("--otp CODE or --otp-stdin"));
     }
 }

@@ -6,8 +6,9 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tessera_session::detect::Detection;
 use tessera_session::workspace::{ProfileListing, ProfileView, Sent, WhoAmI};
-use tessera_session::{pretty, redact, sanitize, LogoutOutcome, SessionStatus};
+use tessera_session::{pretty, redact, sanitize, LogoutOutcome, Profile, SessionStatus};
 
 /// Text for a terminal: URL passwords hidden, control and bidi characters escaped.
 pub fn shown(text: &str) -> String {
@@ -37,6 +38,19 @@ pub fn profile_list(listing: &ProfileListing, json: bool) {
     }
 }
 
+/// What the optional settings a profile file leaves out mean, for `profile show`.
+const UNSET: [(&str, &str); 6] = [
+    ("preset", "(none: settings of its own)"),
+    ("renewal_access_field", "(as access_field)"),
+    ("renewal_refresh_field", "(as refresh_field)"),
+    ("logout_request_field", "(as refresh_request_field)"),
+    (
+        "refresh_cookie",
+        "(none: a refresh-token cookie is recognised)",
+    ),
+    ("mfa_verify_path", "(mfa/verify/ beside obtain_path)"),
+];
+
 /// One profile's settings (its proxy password already hidden by the engine).
 pub fn profile(view: &ProfileView, json: bool) {
     let value = serde_json::to_value(&view.profile).unwrap_or_default();
@@ -48,7 +62,10 @@ pub fn profile(view: &ProfileView, json: bool) {
         return;
     }
     println!("{}", view.name);
-    if let serde_json::Value::Object(map) = value {
+    if let serde_json::Value::Object(mut map) = value {
+        for (key, meaning) in UNSET {
+            map.entry(key).or_insert_with(|| meaning.into());
+        }
         for (key, v) in map {
             let text = match v {
                 serde_json::Value::String(s) => s,
@@ -58,6 +75,41 @@ pub fn profile(view: &ProfileView, json: bool) {
             println!("  {key:<24} {}", shown(&text));
         }
     }
+}
+
+/// What `--detect` found, on stderr: the stack, each finding, how many requests it took, and
+/// which detected settings the flags given replaced.
+pub fn detection(found: &Detection, saved: &Profile) {
+    let stack = found
+        .preset
+        .as_deref()
+        .unwrap_or("custom views (no preset)");
+    eprintln!(
+        "detected {} ({} requests, none carrying a password or a token)",
+        shown(stack),
+        found.probes
+    );
+    for line in &found.findings {
+        eprintln!("  {}", shown(line));
+    }
+    let replaced = changed_settings(&found.profile, saved);
+    if !replaced.is_empty() {
+        eprintln!("  kept from your flags: {}", shown(&replaced.join(", ")));
+    }
+}
+
+/// The settings whose values differ between two profiles.
+fn changed_settings(before: &Profile, after: &Profile) -> Vec<String> {
+    let object = |p: &Profile| match serde_json::to_value(p) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (before, after) = (object(before), object(after));
+    let mut keys: Vec<String> = before.keys().chain(after.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys.retain(|k| before.get(k) != after.get(k));
+    keys
 }
 
 pub fn signed_in(status: &SessionStatus, base_url: &str) {
@@ -227,5 +279,18 @@ mod tests {
         assert_eq!(relative(90, 100), "10 s ago");
         assert_eq!(relative(100 + 7200 + 60, 100), "in 2 h 1 min");
         assert_eq!(relative(100 + 2 * 86_400, 100), "in 2 d 0 h");
+    }
+
+    #[test]
+    fn changed_settings_name_what_differs() {
+        let before = Profile::from_base_url("http://127.0.0.1:1/").unwrap();
+        let mut after = before.clone();
+        assert!(changed_settings(&before, &after).is_empty());
+        after.login_field = "email".into();
+        after.refresh_cookie = Some("jwt-refresh".into());
+        assert_eq!(
+            changed_settings(&before, &after),
+            ["login_field", "refresh_cookie"]
+        );
     }
 }

@@ -1,5 +1,7 @@
-//! Where `login` gets the password: `--password-stdin`, else `TESSERA_PASSWORD`, else a hidden
-//! prompt on a terminal — never a plain argument (it would land in shell history and `ps`).
+//! Where `login` gets its secrets. The password: `--password-stdin`, else `TESSERA_PASSWORD`,
+//! else a hidden prompt on a terminal — never a plain argument (it would land in shell history
+//! and `ps`). A second-factor code: `--otp`, `--otp-stdin` (the line after the password when
+//! both come from standard input), else a hidden prompt on a terminal (`login.rs`).
 
 use std::io::{BufRead, IsTerminal};
 
@@ -11,31 +13,44 @@ pub const PASSWORD_ENV: &str = "TESSERA_PASSWORD";
 
 pub fn read(from_stdin: bool) -> CliResult<Password> {
     let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|source| CliError::Io {
-                what: "reading the password from standard input".into(),
-                source,
-            })?;
-        let trimmed_len = line.trim_end_matches(['\n', '\r']).len();
-        line.truncate(trimmed_len);
-        line
+        stdin_line("the password")?
     } else if let Some(value) = std::env::var(PASSWORD_ENV).ok().filter(|v| !v.is_empty()) {
-        value
+        Password::new(value)
     } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Password: ").map_err(|source| CliError::Io {
-            what: "reading the password from the terminal".into(),
-            source,
-        })?
+        prompt("Password: ", "the password")?
     } else {
         return Err(CliError::usage(format!(
             "no password given: use --password-stdin, set {PASSWORD_ENV}, or run in a terminal to be asked"
         )));
     };
-    if password.is_empty() {
+    if password.expose_secret().is_empty() {
         return Err(CliError::usage("the password is empty"));
     }
-    Ok(Password::new(password))
+    Ok(password)
+}
+
+/// The next line of standard input (its line ending dropped). Standard input is buffered once
+/// for the process, so a second call reads the second line.
+pub fn stdin_line(what: &str) -> CliResult<Password> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|source| CliError::Io {
+            what: format!("reading {what} from standard input"),
+            source,
+        })?;
+    let trimmed_len = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(trimmed_len);
+    Ok(Password::new(line))
+}
+
+/// A hidden prompt on the terminal.
+pub fn prompt(label: &str, what: &str) -> CliResult<Password> {
+    rpassword::prompt_password(label)
+        .map(Password::new)
+        .map_err(|source| CliError::Io {
+            what: format!("reading {what} from the terminal"),
+            source,
+        })
 }

@@ -1,8 +1,10 @@
 //! `tessera-cli profile ...`: flags mapped to the engine's profile rules (the same ones the
-//! app's profile screen uses), and what each did printed.
+//! app's profile screen uses), and what each did printed. `--detect` asks the engine's
+//! detection what the server runs, then applies the flags once more: flags win.
 
 use std::path::PathBuf;
 
+use tessera_session::detect;
 use tessera_session::error::Error as EngineError;
 use tessera_session::profile::Preset;
 use tessera_session::workspace::Saved;
@@ -47,6 +49,11 @@ pub fn apply(fields: &ProfileFields, p: &mut Profile) -> Result<(), EngineError>
         (&mut p.registration_path, &fields.registration_path),
         (&mut p.me_path, &fields.me_path),
         (&mut p.proxy, &fields.proxy),
+        (&mut p.renewal_access_field, &fields.renewal_access_field),
+        (&mut p.renewal_refresh_field, &fields.renewal_refresh_field),
+        (&mut p.logout_request_field, &fields.logout_request_field),
+        (&mut p.refresh_cookie, &fields.refresh_cookie),
+        (&mut p.mfa_verify_path, &fields.mfa_verify_path),
     ] {
         if let Some(v) = value {
             *target = optional(v);
@@ -135,6 +142,16 @@ fn parse_url(url: &str) -> CliResult<Profile> {
     Profile::from_base_url(url).map_err(|e| CliError::usage(format!("--url {url:?}: {e}")))
 }
 
+/// Detection from `profile` (the flags already applied, so that it probes the user's own
+/// paths and fields), its report printed, then the flags applied again over what it found.
+async fn detected(profile: &Profile, fields: &ProfileFields) -> CliResult<Profile> {
+    let detection = detect::detect(profile).await?;
+    let mut result = detection.profile.clone();
+    apply(fields, &mut result)?;
+    output::detection(&detection, &result);
+    Ok(result)
+}
+
 /// Runs a profile subcommand.
 pub async fn run(workspace: &Workspace, command: &ProfileCommand) -> CliResult<()> {
     match command {
@@ -144,27 +161,53 @@ pub async fn run(workspace: &Workspace, command: &ProfileCommand) -> CliResult<(
         ProfileCommand::Show { name, json } => {
             output::profile(&workspace.profile_view(name).await?, *json);
         }
-        ProfileCommand::Add { name, url, fields } => {
+        ProfileCommand::Add {
+            name,
+            url,
+            detect,
+            fields,
+        } => {
             let mut profile = parse_url(url)?;
             apply(fields, &mut profile)?;
+            if *detect {
+                profile = detected(&profile, fields).await?;
+            }
             workspace.add_profile(name, profile).await?;
             eprintln!("added profile {name}");
         }
-        ProfileCommand::Edit { name, url, fields } => {
+        ProfileCommand::Edit {
+            name,
+            url,
+            detect,
+            fields,
+        } => {
             let base_url = url
                 .as_deref()
                 .map(parse_url)
                 .transpose()?
                 .map(|p| p.base_url);
-            let fields = fields.as_ref().clone();
-            let saved = workspace
-                .edit_profile(name, move |profile| {
-                    if let Some(url) = &base_url {
-                        profile.base_url = url.clone();
-                    }
-                    apply(&fields, profile)
-                })
-                .await?;
+            let change = move |profile: &mut Profile, fields: &ProfileFields| {
+                if let Some(url) = &base_url {
+                    profile.base_url = url.clone();
+                }
+                apply(fields, profile)
+            };
+            let saved = if *detect {
+                let mut profile = workspace.profile(name).await?;
+                change(&mut profile, fields)?;
+                let found = detected(&profile, fields).await?;
+                workspace
+                    .edit_profile(name, move |profile| {
+                        profile.clone_from(&found);
+                        Ok(())
+                    })
+                    .await?
+            } else {
+                let fields = fields.as_ref().clone();
+                workspace
+                    .edit_profile(name, move |profile| change(profile, &fields))
+                    .await?
+            };
             report_move(name, &saved);
             eprintln!("updated profile {name}");
         }
