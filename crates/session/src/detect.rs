@@ -149,9 +149,14 @@ async fn stacks(prober: &mut Prober, out: &mut Detection) -> Result<bool> {
     Ok(false)
 }
 
-/// Applies `preset` and the sign-in path as the server routes it.
+/// Applies `preset` and the sign-in path as the server routes it. A current-user path the
+/// user gave stays when the preset has none (the header prefix is read from it).
 fn adopt(out: &mut Detection, preset: Preset, obtain_path: &str) {
+    let given_me = out.profile.me_path.take();
     preset.apply(&mut out.profile);
+    if out.profile.me_path.is_none() {
+        out.profile.me_path = given_me;
+    }
     out.profile.obtain_path = obtain_path.to_owned();
     out.preset = Some(preset.name().to_owned());
 }

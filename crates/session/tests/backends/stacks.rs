@@ -349,3 +349,31 @@ async fn two_step_sign_in_body_mode() {
 async fn two_step_sign_in_cookie_mode() {
     two_step_sign_in(true).await;
 }
+
+/// `AUTH_HEADER_TYPES = ("JWT",)`: detection reads the prefix from the `WWW-Authenticate` of
+/// the current-user endpoint (the preset's, or one the user gave for custom views).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_reads_the_header_prefix() {
+    for name in ["djoser", "tutorial"] {
+        let mut case = case(name);
+        case.options.auth_header_type = Some("JWT".into());
+        let h = start(&case).await;
+        let mut start_from = starting_profile(&case, h.server.base_url().as_str());
+        if case.stack == Stack::Tutorial {
+            start_from.me_path = Some(case.stack.me_path().into());
+        }
+        let found = detect(&start_from).await.unwrap();
+        assert_eq!(
+            found.profile.auth_header_type, "JWT",
+            "{name}: {:?}",
+            found.findings
+        );
+        let session = h.session_with(found.profile);
+        session
+            .login(login_name(&case), Password::new("demo-password".into()))
+            .await
+            .unwrap();
+        let r = session.request(echo(&case, &json!({}))).await.unwrap();
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+}
