@@ -82,7 +82,7 @@ pub(crate) async fn blacklist(
     timeout: Duration,
 ) -> std::result::Result<(), String> {
     let Some(url) = issuer.blacklist.clone() else {
-        return Err("the profile has no blacklist endpoint".into());
+        return Err(no_logout_endpoint(&engine.profile));
     };
     let secret = token.expose_secret();
     let body = secret_json_body(&logout_fields(&engine.profile, secret))
@@ -110,6 +110,17 @@ pub(crate) async fn blacklist(
         Ok(r) => Err(format!("the blacklist endpoint answered {}", r.status)),
         Err(e) => Err(format!("the server was not told ({})", e.code())),
     }
+}
+
+/// Why a sign-out stayed local when the profile has no logout endpoint, in words that say
+/// what it means for the token.
+pub(crate) fn no_logout_endpoint(profile: &Profile) -> String {
+    let whose = match profile.preset.as_deref() {
+        Some("djoser") => "djoser has no JWT logout endpoint",
+        Some("ninja-jwt") => "django-ninja-jwt's default controller has no blacklist endpoint",
+        _ => "the profile has no logout (blacklist) endpoint",
+    };
+    format!("{whose}, so the refresh token stays valid on the server until it expires")
 }
 
 /// After a logout answer that confirms nothing: asks the issuer's verify endpoint whether the

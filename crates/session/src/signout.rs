@@ -118,7 +118,7 @@ pub(crate) async fn logout(engine: &Arc<Engine>) -> Result<LogoutOutcome> {
         },
         (None, None, _) => LogoutOutcome {
             server_revoked: false,
-            server_note: Some("the profile has no blacklist endpoint".into()),
+            server_note: Some(revoke::no_logout_endpoint(profile)),
         },
         (_, None, _) => LogoutOutcome {
             server_revoked: false,

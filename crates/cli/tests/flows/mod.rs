@@ -4,6 +4,7 @@
 
 mod detect;
 mod second_factor;
+mod stacks;
 
 use std::process::Output;
 
