@@ -192,7 +192,8 @@ pub struct StackOptions {
     pub access_cookie: String,
     /// `JWT_AUTH_REFRESH_COOKIE` in cookie mode.
     pub refresh_cookie: String,
-    /// dj-rest-auth: `JWT_AUTH_COOKIE_USE_CSRF=True`.
+    /// dj-rest-auth: `JWT_AUTH_COOKIE_USE_CSRF=True`, and (7.2) `SessionAuthentication` after
+    /// `JWTCookieAuthentication`, so that a request with the session cookie must pass CSRF.
     pub csrf: bool,
     /// dj-rest-auth 7.2: turn MFA on and enrol the first user with this base32 TOTP secret
     /// (SHA1, 6 digits, 30 s); see [`TestServer::recovery_codes`].

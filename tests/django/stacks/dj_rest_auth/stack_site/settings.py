@@ -5,7 +5,9 @@ TESSERA_JWT_MODE          "body" (JWT_AUTH_HTTPONLY=False, default) or "cookie"
                           (JWT_AUTH_COOKIE + JWT_AUTH_REFRESH_COOKIE, HttpOnly)
 TESSERA_JWT_ACCESS_COOKIE   access cookie name in cookie mode (default "my-app-auth")
 TESSERA_JWT_REFRESH_COOKIE  refresh cookie name in cookie mode (default "my-refresh-token")
-TESSERA_JWT_COOKIE_USE_CSRF "1": JWT_AUTH_COOKIE_USE_CSRF=True
+TESSERA_JWT_COOKIE_USE_CSRF "1": JWT_AUTH_COOKIE_USE_CSRF=True, and DRF's SessionAuthentication
+                          after JWTCookieAuthentication (a common setup): then a request
+                          carrying the login's sessionid cookie must pass Django's CSRF check
 TESSERA_MFA_TOTP          "NAME:BASE32SECRET": MFA on (MFALoginView at login/, mfa/ routes),
                           TOTP enrolled for NAME by stack_common.mfa
 TESSERA_MFA_EPHEMERAL_TOKEN_TIMEOUT  seconds (default 300, the package's)
@@ -33,6 +35,10 @@ MIDDLEWARE = MIDDLEWARE + [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 REST_FRAMEWORK = drf_settings("dj_rest_auth.jwt_auth.JWTCookieAuthentication")
+if env_bool("TESSERA_JWT_COOKIE_USE_CSRF", False):
+    REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append(
+        "rest_framework.authentication.SessionAuthentication"
+    )
 SIMPLE_JWT = simple_jwt()
 REST_AUTH = {
     "USE_JWT": True,
