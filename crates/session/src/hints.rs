@@ -21,7 +21,7 @@ pub fn auth_header_hint(status: u16, body: &[u8], header_type: &str) -> Option<S
         || detail == Some(NOT_AUTHENTICATED);
     matches.then(|| {
         format!(
-            "The server ignored the \"Authorization: {header_type} …\" header Tessera sent. Check the profile's auth header type: it must match the server's AUTH_HEADER_TYPES (simplejwt's default is Bearer, some projects use JWT)."
+            "The server ignored the \"Authorization: {header_type} …\" header Tessera sent. Check the profile's auth header type: it must match the server's AUTH_HEADER_TYPES (simplejwt's default is Bearer, some projects use JWT); Detect in the profile form (tessera-cli profile edit NAME --detect) reads it from the server."
         )
     })
 }

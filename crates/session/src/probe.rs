@@ -56,8 +56,8 @@ pub async fn probe(profile: &Profile) -> Result<ProbeReport> {
             false,
             format!("{url} redirects elsewhere: Tessera never follows redirects with credentials. Use the final URL (often a missing trailing slash or https)."),
         ),
-        404 => (false, format!("Nothing at {url} (404): check the server URL and the obtain path.")),
-        405 => (false, format!("{url} does not accept POST (405): this is not a token endpoint.")),
+        404 => (false, format!("Nothing at {url} (404): {}.", crate::signin::OTHER_STACK)),
+        405 => (false, format!("{url} does not accept POST (405), so it is not a token endpoint: {}.", crate::signin::OTHER_STACK)),
         status => (false, format!("{url} answered {status}: this does not look like a simplejwt token endpoint.")),
     };
     Ok(ProbeReport {

@@ -67,6 +67,11 @@ fn auth_endpoint_error(
             status,
             detail: drf.detail,
         },
+        404 | 405 => Error::Http {
+            status: response.status,
+            endpoint: endpoint.to_owned(),
+            detail: Some(OTHER_STACK.into()),
+        },
         status => Error::Http {
             status,
             endpoint: endpoint.to_owned(),
@@ -74,6 +79,9 @@ fn auth_endpoint_error(
         },
     }
 }
+
+/// What a 404 or 405 at the sign-in endpoint most often means, and what finds the right paths.
+pub(crate) const OTHER_STACK: &str = "nothing signs in there: the server may run another Django stack (djoser, dj-rest-auth, django-ninja-jwt) or mount it elsewhere; Detect in the profile form (tessera-cli profile edit NAME --detect) finds it, or pick its preset";
 
 /// Turns a successful obtain (or registration) response into the session's tokens, persisted.
 async fn accept_obtain_response(

@@ -377,3 +377,29 @@ async fn detection_reads_the_header_prefix() {
         assert_eq!(r.status, 200, "{name}: {}", r.text());
     }
 }
+
+/// A profile made for another stack (plain `--url` against djoser and ninja-jwt, whose sign-in
+/// is elsewhere) says what to try, at sign-in and in the connection test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_stack_is_told_what_to_try() {
+    for name in ["djoser", "ninja_jwt"] {
+        let case = case(name);
+        let h = start(&case).await;
+        let err = h
+            .session()
+            .login("demo", Password::new("demo-password".into()))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.code(), "http_error", "{name}: {text}");
+        assert!(
+            text.contains("--detect") && text.contains("preset"),
+            "{name}: {text}"
+        );
+        let report = tessera_session::probe::probe(&h.profile).await.unwrap();
+        assert!(
+            !report.ok && report.message.contains("--detect"),
+            "{name}: {report:?}"
+        );
+    }
+}
