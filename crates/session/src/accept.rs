@@ -269,7 +269,7 @@ pub(crate) async fn check(
         }
     }
     Ok(LiveTokens {
-        auth_header: AuthHeader::new(&profile.auth_header_type, &access),
+        auth_header: AuthHeader::new(&engine.auth_scheme(), &access),
         access,
         refresh,
         access_claims,

@@ -117,6 +117,9 @@ pub(crate) struct State {
     pub signout_epoch: u64,
     /// The server asked (`Retry-After`) not to be asked again before this (local Unix ms).
     pub refresh_not_before_ms: Option<i64>,
+    /// The `Authorization` scheme the server asked for when it ignored the profile's
+    /// (`request.rs`); used for this process's tokens from then on.
+    pub learned_scheme: Option<String>,
     /// A sign-in waiting for its second factor (`second_factor.rs`).
     pub pending_second_factor: Option<OneTimeToken>,
 }
@@ -212,6 +215,26 @@ impl Engine {
         state.live = Some(tokens);
         state.ended = None;
         state.generation += 1;
+        true
+    }
+
+    /// The `Authorization` scheme for new tokens: the one learnt from the server, else the
+    /// profile's.
+    pub(crate) fn auth_scheme(&self) -> String {
+        self.read_state()
+            .learned_scheme
+            .clone()
+            .unwrap_or_else(|| self.profile.auth_header_type.clone())
+    }
+
+    /// Uses `scheme` from now on (the current tokens' header too); false when signed out.
+    pub(crate) fn learn_scheme(&self, scheme: &str) -> bool {
+        let mut state = self.write_state();
+        state.learned_scheme = Some(scheme.to_owned());
+        let Some(live) = state.live.as_mut() else {
+            return false;
+        };
+        live.auth_header = AuthHeader::new(scheme, &live.access);
         true
     }
 

@@ -2,7 +2,10 @@
 //! simplejwt server that expects another `Authorization` keyword (`AUTH_HEADER_TYPES`, e.g.
 //! `JWT` instead of `Bearer`) ignores the header Tessera sent and answers 401 "Authentication
 //! credentials were not provided." (or `bad_authorization_header`), which reads as if no token
-//! had been sent. The CLI and the app's console both ask [`auth_header_hint`] what to say.
+//! had been sent. When that 401 names the server's scheme (`WWW-Authenticate: JWT realm=...`,
+//! as DRF's does), the engine sends the request again with it (`request.rs`) and no hint is
+//! needed; for servers that name none, the CLI and the app's console ask [`auth_header_hint`]
+//! what to say.
 
 /// DRF's `NotAuthenticated` detail (English; translated servers also send `code` when the
 /// project's exception handler adds it).

@@ -5,8 +5,10 @@
 //! (single-flight). The request carries `Authorization: <type> <access>` (marked sensitive).
 //! A 401 whose body says `"code": "token_not_valid"` causes one refresh and one replay with the
 //! identical buffered body; a second 401 is returned to the caller as it is. Other 401 codes
-//! (`user_inactive`, `bad_authorization_header`, ...) and 403 are returned untouched. A
-//! streaming body is sent once and never replayed. After a network error, idempotent methods
+//! (`user_inactive`, `bad_authorization_header`, ...) and 403 are returned untouched — except
+//! the first 401 that ignored the token and names another scheme in `WWW-Authenticate` (the
+//! server's `AUTH_HEADER_TYPES` is `JWT`, the profile says `Bearer`): the request goes again,
+//! once, with that scheme, which this process then keeps using. A streaming body is sent once and never replayed. After a network error, idempotent methods
 //! are retried once; others never are (the server may have acted on them).
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use crate::events::SessionEvent;
 use crate::refresh::{ensure_fresh, Trigger};
 use crate::secret::AuthHeader;
 use crate::transport::HttpResponse;
-use crate::wire::parse_error_body;
+use crate::wire::{auth_scheme, parse_error_body};
 
 enum Body {
     Empty,
@@ -171,6 +173,18 @@ fn is_token_not_valid(response: &HttpResponse) -> bool {
         && parse_error_body(&response.body).code.as_deref() == Some("token_not_valid")
 }
 
+/// A 401 that ignored the token (not `token_not_valid`: the header was not even read) and whose
+/// `WWW-Authenticate` names another scheme than the one sent: DRF's answer to
+/// `AUTH_HEADER_TYPES = ("JWT",)` when it gets `Bearer` — the same token goes back, to the same
+/// URL, with the scheme the server named.
+fn scheme_the_server_wants(engine: &Engine, response: &HttpResponse) -> Option<String> {
+    if response.status != 401 || is_token_not_valid(response) {
+        return None;
+    }
+    let wanted = auth_scheme(&response.headers)?;
+    (!wanted.eq_ignore_ascii_case(&engine.auth_scheme())).then_some(wanted)
+}
+
 struct Credentials {
     auth: AuthHeader,
     generation: u64,
@@ -230,11 +244,21 @@ pub(crate) async fn execute(engine: &Arc<Engine>, mut request: ApiRequest) -> Re
         });
     }
     let mut replayed = false;
+    let mut rescheme = true;
     loop {
         let creds = credentials(engine).await?;
         // Replaces the caller's `Authorization`, if any, and the previous attempt's.
         request.headers.insert(AUTHORIZATION, creds.auth.value()?);
         let response = send_with_retry(engine, &mut request, &url).await?;
+        if rescheme && !matches!(request.body, Body::Streaming(_)) {
+            rescheme = false;
+            if let Some(scheme) = scheme_the_server_wants(engine, &response) {
+                if engine.learn_scheme(&scheme) {
+                    tracing::info!(profile = %engine.profile_name, %scheme, "the server ignored the profile's Authorization scheme and asks for another; using it");
+                    continue;
+                }
+            }
+        }
         if !replayed && is_token_not_valid(&response) {
             if matches!(request.body, Body::Streaming(_)) {
                 tracing::debug!(profile = %engine.profile_name, "401 on a streaming body: not replayable");

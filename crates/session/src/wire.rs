@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, DATE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, DATE, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -153,6 +153,18 @@ fn collect_field_errors(key: &str, value: &Value, out: &mut BTreeMap<String, Vec
         }
         _ => {}
     }
+}
+
+/// The scheme a `WWW-Authenticate` header names (`Bearer`, `JWT`): DRF answers a request
+/// without usable credentials with its first `AUTH_HEADER_TYPES` entry there.
+pub(crate) fn auth_scheme(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(WWW_AUTHENTICATE)?.to_str().ok()?;
+    let word = value.split_whitespace().next()?;
+    (word.len() <= 32
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    .then(|| word.to_owned())
 }
 
 /// The server's `Date` header.

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use reqwest::header::{LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::LOCATION;
 use reqwest::Method;
 
 use crate::error::Result;
 use crate::transport::Transport;
-use crate::wire::parse_error_body;
+use crate::wire::{auth_scheme, parse_error_body};
 
 /// What one probe's answer says.
 #[derive(Debug, Default)]
@@ -54,12 +54,7 @@ impl Prober {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let scheme = header(WWW_AUTHENTICATE).and_then(|value| {
-            let word = value.split_whitespace().next()?.to_owned();
-            word.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                .then_some(word)
-        });
+        let scheme = auth_scheme(&response.headers);
         Ok(Answer {
             status: response.status,
             fields: drf.fields,

@@ -403,3 +403,43 @@ async fn a_wrong_stack_is_told_what_to_try() {
         );
     }
 }
+
+/// Custom views with `AUTH_HEADER_TYPES = ("JWT",)` and no current-user endpoint to read it
+/// from: the first request's 401 names the scheme, and the request goes again with it — once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_prefix_is_learnt_from_the_first_401() {
+    let mut case = case("tutorial");
+    case.options.auth_header_type = Some("JWT".into());
+    let h = start(&case).await;
+    let found = detect(&starting_profile(&case, h.server.base_url().as_str()))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.profile.auth_header_type, "Bearer",
+        "nothing told detection"
+    );
+    let session = h.session_with(found.profile);
+    session
+        .login(login_name(&case), Password::new("demo-password".into()))
+        .await
+        .unwrap();
+    for n in 0..3 {
+        let r = session
+            .request(echo(&case, &json!({ "n": n })))
+            .await
+            .unwrap();
+        assert_eq!((r.status, r.replayed), (200, false), "{}", r.text());
+    }
+    assert_eq!(
+        h.count("POST /api/echo/ 401").await,
+        1,
+        "{:?}",
+        h.counters().await
+    );
+    // Renewed tokens keep the scheme.
+    h.advance(ACCESS_SECS + 1).await;
+    let r = session.request(echo(&case, &json!({}))).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(h.count("POST /api/echo/ 401").await, 1);
+    assert_eq!(refreshes(&case, &h).await, 1);
+}
