@@ -105,25 +105,3 @@ pub fn django_python() -> anyhow::Result<PathBuf> {
     }
     Ok(python)
 }
-
-/// The Python of one stack's virtualenv: `<workspace>/.venv-stacks/<stack>/bin/python`, or
-/// under `$TESSERA_STACK_VENVS/<stack>/` when that is set.
-pub fn stack_python(stack: crate::stacks::Stack) -> anyhow::Result<PathBuf> {
-    let root = std::env::var_os("TESSERA_STACK_VENVS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv-stacks"));
-    let venv = root.join(stack.name());
-    let python = if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    };
-    if !python.exists() {
-        bail!(
-            "no virtualenv for the {stack} stack at {}: run `bash scripts/setup.sh test` (it \
-             creates .venv-stacks/<stack> from tests/django/stacks/<stack>/requirements.txt)",
-            venv.display()
-        );
-    }
-    Ok(python)
-}

@@ -32,11 +32,12 @@ mod binaries;
 mod controls;
 mod options;
 mod process;
+mod stack_server;
 mod stacks;
 mod totp;
 
-pub use binaries::{backend_binary, django_python, stack_python, workspace_root};
+pub use binaries::{backend_binary, django_python, workspace_root};
 pub use options::{BackendKind, ServerOptions, SigningAlgorithm};
 pub use process::TestServer;
-pub use stacks::{Stack, StackOptions};
+pub use stacks::{stack_python, Stack, StackOptions};
 pub use totp::{totp, totp_now};

@@ -15,9 +15,8 @@ use std::process::Command;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 
-use crate::binaries::{stack_python, workspace_root};
-use crate::options::{BackendKind, ServerOptions, SigningAlgorithm};
-use crate::process::TestServer;
+use crate::binaries::workspace_root;
+use crate::options::{ServerOptions, SigningAlgorithm};
 
 /// One real-package Django JWT stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -219,7 +218,7 @@ impl Default for StackOptions {
 }
 
 impl StackOptions {
-    fn check(&self, stack: Stack, options: &ServerOptions) -> anyhow::Result<()> {
+    pub(crate) fn check(&self, stack: Stack, options: &ServerOptions) -> anyhow::Result<()> {
         if (self.cookie_mode || self.csrf) && !stack.supports_cookie_mode() {
             bail!("{stack}: cookie mode and CSRF are dj-rest-auth settings");
         }
@@ -244,50 +243,6 @@ impl StackOptions {
             bail!("{stack}: the stacks sign with HS256 only");
         }
         Ok(())
-    }
-}
-
-impl TestServer {
-    /// Starts a real-package stack (see [`Stack`]) on a free loopback port with a fresh
-    /// database. Lifetimes, rotation, blacklist-after-rotation, leeway, users (each with email
-    /// `NAME@example.com`) and test controls come from `options`; `password_iterations` does
-    /// not apply (the stacks hash with MD5 for speed). `kind()` is [`BackendKind::Django`].
-    pub async fn start_stack(
-        stack: Stack,
-        options: ServerOptions,
-        stack_options: StackOptions,
-    ) -> anyhow::Result<TestServer> {
-        stack_options.check(stack, &options)?;
-        stack_python(stack)?;
-        Self::start_with(BackendKind::Django, options, Some((stack, stack_options))).await
-    }
-
-    /// The stack this server runs, if it was started with [`TestServer::start_stack`].
-    pub fn stack(&self) -> Option<Stack> {
-        self.stack.as_ref().map(|(stack, _)| *stack)
-    }
-
-    pub fn stack_options(&self) -> Option<&StackOptions> {
-        self.stack.as_ref().map(|(_, options)| options)
-    }
-
-    /// MFA recovery codes of the enrolled user (printed by the server at its last start as
-    /// `Recovery codes: a,b,...`); empty without MFA. After [`TestServer::start_again`] these
-    /// are the still unused ones.
-    pub fn recovery_codes(&self) -> Vec<String> {
-        let logs = std::fs::read_to_string(self.data_dir().join("stdout.log")).unwrap_or_default();
-        logs.lines()
-            .rev()
-            .find_map(|line| line.strip_prefix("Recovery codes:"))
-            .map(|codes| {
-                codes
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|code| !code.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 }
 
@@ -367,4 +322,26 @@ pub(crate) fn stack_command(
         command.env("TESSERA_MFA_EPHEMERAL_TOKEN_TIMEOUT", timeout.to_string());
     }
     Ok(command)
+}
+
+/// The Python of one stack's virtualenv: `<workspace>/.venv-stacks/<stack>/bin/python`, or
+/// under `$TESSERA_STACK_VENVS/<stack>/` when that is set.
+pub fn stack_python(stack: Stack) -> anyhow::Result<PathBuf> {
+    let root = std::env::var_os("TESSERA_STACK_VENVS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv-stacks"));
+    let venv = root.join(stack.name());
+    let python = if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    };
+    if !python.exists() {
+        bail!(
+            "no virtualenv for the {stack} stack at {}: run `bash scripts/setup.sh test` (it \
+             creates .venv-stacks/<stack> from tests/django/stacks/<stack>/requirements.txt)",
+            venv.display()
+        );
+    }
+    Ok(python)
 }
