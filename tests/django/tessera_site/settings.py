@@ -56,6 +56,9 @@ if TEST_CONTROLS:
     # Outermost, so it counts what the client really receives (redirects included).
     MIDDLEWARE.insert(0, "tessera_site.test_controls.TestControlsMiddleware")
 
+# Where the test controls inject refresh failures.
+TESSERA_REFRESH_PATH = "/api/token/refresh/"
+
 ROOT_URLCONF = "tessera_site.urls"
 WSGI_APPLICATION = "tessera_site.wsgi.application"
 
