@@ -81,6 +81,37 @@ impl Default for ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// The environment `tests/django/serve.py` reads these options from (`tests/django` and
+    /// every stack under `tests/django/stacks/` alike).
+    pub(crate) fn django_env(&self) -> Vec<(&'static str, String)> {
+        let flag = |on: bool| if on { "1" } else { "0" }.to_owned();
+        vec![
+            (
+                "TESSERA_ACCESS_LIFETIME",
+                self.access_lifetime_secs.to_string(),
+            ),
+            (
+                "TESSERA_REFRESH_LIFETIME",
+                self.refresh_lifetime_secs.to_string(),
+            ),
+            ("TESSERA_ROTATE_REFRESH_TOKENS", flag(self.rotate)),
+            (
+                "TESSERA_BLACKLIST_AFTER_ROTATION",
+                flag(self.blacklist_after_rotation),
+            ),
+            ("TESSERA_TEST_CONTROLS", flag(self.test_controls)),
+            ("TESSERA_LEEWAY", self.leeway_secs.to_string()),
+            (
+                "TESSERA_PASSWORD_ITERATIONS",
+                self.password_iterations.to_string(),
+            ),
+            ("PYTHONUNBUFFERED", "1".to_owned()),
+            ("PYTHONDONTWRITEBYTECODE", "1".to_owned()),
+        ]
+    }
+}
+
 impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let users: Vec<&str> = self.users.iter().map(|(name, _)| name.as_str()).collect();

@@ -300,7 +300,6 @@ impl TestServer {
             }
             BackendKind::Django => {
                 let mut command = Command::new(django_python()?);
-                let flag = |on: bool| if on { "1" } else { "0" };
                 command
                     .arg(
                         workspace_root()
@@ -312,28 +311,8 @@ impl TestServer {
                     .arg("--database")
                     .arg(self.dir.path().join("django.sqlite3"))
                     .arg("--exit-on-stdin-eof")
-                    .env(
-                        "TESSERA_ACCESS_LIFETIME",
-                        o.access_lifetime_secs.to_string(),
-                    )
-                    .env(
-                        "TESSERA_REFRESH_LIFETIME",
-                        o.refresh_lifetime_secs.to_string(),
-                    )
-                    .env("TESSERA_ROTATE_REFRESH_TOKENS", flag(o.rotate))
-                    .env(
-                        "TESSERA_BLACKLIST_AFTER_ROTATION",
-                        flag(o.blacklist_after_rotation),
-                    )
-                    .env("TESSERA_TEST_CONTROLS", flag(o.test_controls))
-                    .env("TESSERA_LEEWAY", o.leeway_secs.to_string())
-                    .env(
-                        "TESSERA_PASSWORD_ITERATIONS",
-                        o.password_iterations.to_string(),
-                    )
-                    .env("TESSERA_SECRET_KEY", &self.django_secret)
-                    .env("PYTHONUNBUFFERED", "1")
-                    .env("PYTHONDONTWRITEBYTECODE", "1");
+                    .envs(o.django_env())
+                    .env("TESSERA_SECRET_KEY", &self.django_secret);
                 for user in &users {
                     command.args(["--user", user]);
                 }

@@ -272,21 +272,7 @@ pub(crate) fn stack_command(
         .arg("--database")
         .arg(database)
         .arg("--exit-on-stdin-eof")
-        .env(
-            "TESSERA_ACCESS_LIFETIME",
-            options.access_lifetime_secs.to_string(),
-        )
-        .env(
-            "TESSERA_REFRESH_LIFETIME",
-            options.refresh_lifetime_secs.to_string(),
-        )
-        .env("TESSERA_ROTATE_REFRESH_TOKENS", flag(options.rotate))
-        .env(
-            "TESSERA_BLACKLIST_AFTER_ROTATION",
-            flag(options.blacklist_after_rotation),
-        )
-        .env("TESSERA_TEST_CONTROLS", flag(options.test_controls))
-        .env("TESSERA_LEEWAY", options.leeway_secs.to_string())
+        .envs(options.django_env())
         .env("TESSERA_SECRET_KEY", secret)
         .env(
             "TESSERA_JWT_MODE",
@@ -299,8 +285,6 @@ pub(crate) fn stack_command(
         .env("TESSERA_JWT_ACCESS_COOKIE", &stack_options.access_cookie)
         .env("TESSERA_JWT_REFRESH_COOKIE", &stack_options.refresh_cookie)
         .env("TESSERA_JWT_COOKIE_USE_CSRF", flag(stack_options.csrf))
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("DJANGO_SETTINGS_MODULE")
         .env_remove("TESSERA_MFA_TOTP")
         .env_remove("TESSERA_AUTH_HEADER_TYPE")
