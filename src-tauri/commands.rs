@@ -1,11 +1,13 @@
 //! Tauri commands: the only door between the webview and Rust. Each one maps its arguments,
 //! calls the engine's [`tessera_session::Workspace`] and maps the answer; the rules (profiles,
 //! sessions, launch, who-am-I) live in the engine. None returns a token or a password: the
-//! password comes in once, on sign-in or sign-up, and is wrapped (zeroized on drop) at once.
+//! password comes in once, on sign-in or sign-up, and so does a second-factor code; each is
+//! wrapped (zeroized on drop) at once.
 
 use std::collections::BTreeMap;
 
 use tauri::{AppHandle, Runtime, State};
+use tessera_session::detect::{self, Detection};
 use tessera_session::profile::Preset;
 use tessera_session::workspace::{typed_request, ProfileListing};
 use tessera_session::{probe, LogoutOutcome, Password, Profile, Registration, SessionStatus};
@@ -60,6 +62,14 @@ pub fn profile_apply_preset(profile: serde_json::Value, preset: String) -> Comma
     Ok(profile)
 }
 
+/// Which Django stack the form's server runs, from harmless probes (no password, token or
+/// cookie is sent): the profile to show in the form (saved only when the user saves), the
+/// preset it matched and the findings, in words. Nothing found is `not_supported`.
+#[tauri::command]
+pub async fn profile_detect(profile: serde_json::Value) -> CommandResult<Detection> {
+    Ok(detect::detect(&profile_from(profile)?).await?)
+}
+
 /// Creates or updates a profile, renaming it when `previous_name` differs.
 #[tauri::command]
 pub async fn profile_save(
@@ -96,7 +106,8 @@ pub async fn profile_test(profile: serde_json::Value) -> CommandResult<probe::Pr
     Ok(probe::probe(&profile_from(profile)?).await?)
 }
 
-/// Signs in; the password is wrapped at once and zeroized when dropped.
+/// Signs in; the password is wrapped at once and zeroized when dropped. A server that wants a
+/// second factor answers `mfa_required`: then `session_verify_code`.
 #[tauri::command]
 pub async fn session_login(
     state: State<'_, AppState>,
@@ -108,10 +119,23 @@ pub async fn session_login(
         .workspace
         .sign_in(&profile, &login, Password::new(password))
         .await?;
-    Ok(SignedIn {
-        user: state.workspace.signed_in_user(&status).await,
-        status,
-    })
+    Ok(SignedIn::new(&state.workspace, status).await)
+}
+
+/// Finishes a sign-in that answered `mfa_required` with the user's one-time or recovery code,
+/// wrapped at once like a password; the server's one-time sign-in token stays in the engine.
+/// `mfa_code_rejected`: the user may try again; `mfa_expired`: sign in with the password again.
+#[tauri::command]
+pub async fn session_verify_code(
+    state: State<'_, AppState>,
+    profile: String,
+    code: String,
+) -> CommandResult<SignedIn> {
+    let status = state
+        .workspace
+        .verify_code(&profile, Password::new(code))
+        .await?;
+    Ok(SignedIn::new(&state.workspace, status).await)
 }
 
 /// Creates an account on the profile's registration endpoint, then signs in.
@@ -133,10 +157,7 @@ pub async fn session_register(
         password: Password::new(password),
     };
     let status = state.workspace.register(&profile, registration).await?;
-    Ok(SignedIn {
-        user: state.workspace.signed_in_user(&status).await,
-        status,
-    })
+    Ok(SignedIn::new(&state.workspace, status).await)
 }
 
 /// The session's current state (expiries, claims, user), never a token.

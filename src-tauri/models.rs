@@ -5,7 +5,7 @@
 use serde::Serialize;
 use tessera_session::profile::Preset;
 use tessera_session::workspace::{ProfileListing, Sent, Start, WhoAmI};
-use tessera_session::{pretty, SessionStatus};
+use tessera_session::{pretty, SessionStatus, Workspace};
 
 use crate::error::CommandError;
 
@@ -53,6 +53,16 @@ pub struct SignedIn {
     pub status: SessionStatus,
     /// `None` when the "me" endpoint could not be asked (the status still holds).
     pub user: Option<WhoAmI>,
+}
+
+impl SignedIn {
+    /// `status` and who it is (the profile's "me" endpoint, asked once).
+    pub async fn new(workspace: &Workspace, status: SessionStatus) -> Self {
+        Self {
+            user: workspace.signed_in_user(&status).await,
+            status,
+        }
+    }
 }
 
 /// A response shown in the request console.

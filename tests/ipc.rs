@@ -122,6 +122,16 @@ async fn no_command_ever_returns_a_token() {
     assert_eq!(bad_name["code"], "invalid_profile", "{bad_name}");
     call("profile_select", json!({ "name": "it" })).unwrap();
     call("profile_test", json!({ "profile": profile })).unwrap();
+    // Detect sends harmless requests only; this server answers like simplejwt.
+    let detection = call("profile_detect", json!({ "profile": profile })).unwrap();
+    assert_eq!(detection["preset"], "simplejwt", "{detection}");
+    // A code with no sign-in waiting for one: start again with the password.
+    let no_step = call(
+        "session_verify_code",
+        json!({ "profile": "it", "code": "123456" }),
+    )
+    .unwrap_err();
+    assert_eq!(no_step["code"], "mfa_expired", "{no_step}");
 
     // A wrong password is an error with a stable code, and nothing is stored.
     let wrong = call(
@@ -213,7 +223,7 @@ async fn no_command_ever_returns_a_token() {
                 .map(|c| c.replace('-', "_"))
         })
         .collect();
-    assert!(allowed.len() >= 12, "{allowed:?}");
+    assert!(allowed.len() >= 17, "{allowed:?}");
     for command in &allowed {
         assert!(
             called.contains(command.as_str()),
@@ -242,7 +252,17 @@ fn app_with(
     tauri::App<tauri::test::MockRuntime>,
     tauri::WebviewWindow<tauri::test::MockRuntime>,
 ) {
-    let store = Arc::new(FakeStore::new());
+    app_with_store(data, launch, Arc::new(FakeStore::new()))
+}
+
+fn app_with_store(
+    data: &std::path::Path,
+    launch: LaunchOptions,
+    store: Arc<FakeStore>,
+) -> (
+    tauri::App<tauri::test::MockRuntime>,
+    tauri::WebviewWindow<tauri::test::MockRuntime>,
+) {
     let state = tessera_app::app_state(data.to_path_buf(), store as Arc<dyn SecretStore>, launch);
     let app = tessera_app::with_commands(mock_builder())
         .manage(state)
@@ -523,6 +543,254 @@ async fn verification_settings_round_trip_and_are_checked_on_save() {
         "{saved}"
     );
     assert_eq!(stored().unwrap().verification, None);
+}
+
+/// A loopback server that answers 404 to everything: a web server, but no Django JWT stack.
+async fn nothing_there() -> url::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new()).await });
+    format!("http://127.0.0.1:{port}/").parse().unwrap()
+}
+
+/// "Detect" in the profile form: against the real Django + simplejwt project it finds
+/// simplejwt (the form's profile comes back filled in and its own settings kept, nothing is
+/// saved); where no Django JWT stack answers it says so, naming the presets to choose from;
+/// where nothing listens at all it is a network error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detect_finds_simplejwt_and_names_the_presets_when_nothing_answers() {
+    let server = TestServer::start(BackendKind::Django, ServerOptions::default())
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (_app, webview) = app_with(data.path(), no_launch());
+    let start = invoke(&webview, "app_start", json!({})).unwrap();
+    let mut form = start["profiles"]["defaults"].clone();
+    form["base_url"] = json!(server.base_url().as_str());
+    form["request_timeout_secs"] = json!(12);
+    form["from_a_newer_app"] = json!(true);
+
+    let detection = invoke(&webview, "profile_detect", json!({ "profile": form })).unwrap();
+    assert_eq!(detection["preset"], "simplejwt", "{detection}");
+    let found = &detection["profile"];
+    assert_eq!(found["preset"], "simplejwt", "{detection}");
+    assert_eq!(found["base_url"], server.base_url().as_str(), "{detection}");
+    assert_eq!(found["obtain_path"], "/api/token/", "{detection}");
+    assert_eq!(found["refresh_path"], "/api/token/refresh/", "{detection}");
+    assert_eq!(
+        found["blacklist_path"], "/api/token/blacklist/",
+        "{detection}"
+    );
+    assert_eq!(found["login_field"], "username", "{detection}");
+    assert_eq!(found["request_timeout_secs"], 12, "{detection}");
+    assert_eq!(found["from_a_newer_app"], true, "{detection}");
+    let findings = detection["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.as_str().unwrap().contains("simplejwt")),
+        "{detection}"
+    );
+    assert!(detection["probes"].as_u64().unwrap() >= 1, "{detection}");
+    // Found, not saved: saving is the user's step.
+    let path = tessera_session::paths::profiles_file(data.path());
+    assert!(
+        tessera_session::ProfilesFile::load(&path)
+            .unwrap()
+            .profiles
+            .is_empty(),
+        "detection saved a profile"
+    );
+
+    // A web server without a Django JWT stack: not_supported, naming the presets.
+    form["base_url"] = json!(nothing_there().await.as_str());
+    let error = invoke(&webview, "profile_detect", json!({ "profile": form })).unwrap_err();
+    assert_eq!(error["code"], "not_supported", "{error}");
+    let message = error["message"].as_str().unwrap();
+    for name in preset_names() {
+        assert!(message.contains(name), "{name} is not named: {message}");
+    }
+
+    // Nothing listening: a network error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    form["base_url"] = json!(format!("http://127.0.0.1:{port}/"));
+    let error = invoke(&webview, "profile_detect", json!({ "profile": form })).unwrap_err();
+    assert_eq!(error["code"], "network", "{error}");
+}
+
+/// Everything secret a keyring entry of `store` holds: its tokens and cookie values.
+fn stored_secrets(store: &FakeStore) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for blob in store.snapshot().values() {
+        let entry: Value = serde_json::from_str(blob).unwrap_or(Value::Null);
+        for key in ["access", "refresh"] {
+            secrets.extend(entry[key].as_str().map(str::to_owned));
+        }
+        for cookie in entry["cookies"].as_array().into_iter().flatten() {
+            secrets.extend(cookie[1].as_str().map(str::to_owned));
+        }
+        secrets.extend(jwts_in(blob));
+    }
+    secrets.retain(|s| s.len() >= 8);
+    secrets
+}
+
+/// Django `TimestampSigner` values (`<pk>:<base62 time>:<signature>`), the shape of
+/// dj-rest-auth's one-time MFA sign-in token.
+fn signed_values_in(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':')))
+        .filter(|w| {
+            let parts: Vec<&str> = w.split(':').collect();
+            parts.len() == 3
+                && !parts[0].is_empty()
+                && parts[0].bytes().all(|b| b.is_ascii_digit())
+                && (4..=8).contains(&parts[1].len())
+                && parts[2].len() >= 20
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn one_time_sign_in_tokens_are_recognised() {
+    // What `TimestampSigner(salt="dj-rest-auth-mfa").sign("1")` gives (any secret key).
+    let sample = r#"{"ephemeral_token": "1:1xZ7D7:ZYRzvrjMqWxA2exXlt0nvvEz-CqiydSmqGooaS6XkVE"}"#;
+    assert_eq!(signed_values_in(sample).len(), 1);
+    assert!(signed_values_in("at 12:30:00, see http://127.0.0.1:8000/").is_empty());
+}
+
+/// Two-step sign-in against the real dj-rest-auth 7.2 with MFA, in cookie mode (the refresh
+/// token only in an HttpOnly cookie): Detect finds `dj-rest-auth-cookie` and the code step;
+/// the password alone is `mfa_required` and stores nothing; a wrong code is
+/// `mfa_code_rejected` and the user may retry; a recovery code signs in (status and user, as
+/// `session_login` answers); the session works and sign-out blacklists. A code after the
+/// server's one-time token expired is `mfa_expired`. No answer carries a token, a cookie
+/// value, the one-time token, the password or the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_factor_code_finishes_the_sign_in_and_never_comes_back() {
+    let stack = tessera_testkit::Stack::DjRestAuth;
+    let stack_options = tessera_testkit::StackOptions {
+        cookie_mode: true,
+        mfa_totp_secret: Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_owned()),
+        mfa_ephemeral_timeout_secs: Some(3),
+        ..Default::default()
+    };
+    let server = TestServer::start_stack(stack, ServerOptions::default(), stack_options)
+        .await
+        .unwrap();
+    let (user, password) = ServerOptions::default().users[0].clone();
+    let codes = server.recovery_codes();
+    assert!(codes.len() >= 2, "{codes:?}");
+    let data = tempfile::tempdir().unwrap();
+    let store = Arc::new(FakeStore::new());
+    let (_app, webview) = app_with_store(data.path(), no_launch(), store.clone());
+    let mut answers: Vec<(String, Result<Value, Value>)> = Vec::new();
+    let mut call = |cmd: &str, args: Value| {
+        let answer = invoke(&webview, cmd, args);
+        answers.push((cmd.to_owned(), answer.clone()));
+        answer
+    };
+
+    let start = call("app_start", json!({})).unwrap();
+    let mut form = start["profiles"]["defaults"].clone();
+    form["base_url"] = json!(server.base_url().as_str());
+    let detection = call("profile_detect", json!({ "profile": form })).unwrap();
+    assert_eq!(detection["preset"], "dj-rest-auth-cookie", "{detection}");
+    let profile = detection["profile"].clone();
+    assert_eq!(
+        profile["mfa_verify_path"], "/dj-rest-auth/mfa/verify/",
+        "{detection}"
+    );
+    call(
+        "profile_save",
+        json!({ "name": "mfa", "previousName": null, "profile": profile }),
+    )
+    .unwrap();
+
+    // The password alone: the server wants a code, and nothing is stored yet.
+    let login = json!({ "profile": "mfa", "login": user, "password": password });
+    let step = call("session_login", login.clone()).unwrap_err();
+    assert_eq!(step["code"], "mfa_required", "{step}");
+    assert!(step["message"].as_str().unwrap().contains("code"), "{step}");
+    assert!(
+        store.snapshot().is_empty(),
+        "the first step wrote to the keyring"
+    );
+    let status = call("session_status", json!({ "profile": "mfa" })).unwrap();
+    assert_eq!(status["signed_in"], false, "{status}");
+
+    // A wrong code: rejected, and the step stays open for another try.
+    let verify = |code: &str| json!({ "profile": "mfa", "code": code });
+    let wrong = call("session_verify_code", verify("000000")).unwrap_err();
+    assert_eq!(wrong["code"], "mfa_code_rejected", "{wrong}");
+    assert!(
+        store.snapshot().is_empty(),
+        "a rejected code wrote to the keyring"
+    );
+    let signed_in = call("session_verify_code", verify(&codes[0])).unwrap();
+    assert_eq!(signed_in["status"]["signed_in"], true, "{signed_in}");
+    assert_eq!(signed_in["status"]["profile"], "mfa", "{signed_in}");
+    assert_eq!(
+        signed_in["user"]["display"],
+        format!("Signed in as {user}"),
+        "{signed_in}"
+    );
+    let secrets = stored_secrets(&store);
+    assert!(secrets.len() >= 2, "expected the tokens in the keyring");
+    let echo = call(
+        "session_request",
+        json!({ "profile": "mfa", "method": "POST", "path": stack.echo_path(), "body": "{\"n\": 1}" }),
+    )
+    .unwrap();
+    assert_eq!(echo["status"], 200, "{echo}");
+    let out = call("session_logout", json!({ "profile": "mfa" })).unwrap();
+    assert_eq!(out["server_revoked"], true, "{out}");
+    assert!(store.snapshot().is_empty(), "sign-out left keyring entries");
+    // The used step is gone: no code is taken without a new sign-in.
+    let again = call("session_verify_code", verify(&codes[1])).unwrap_err();
+    assert_eq!(again["code"], "mfa_expired", "{again}");
+
+    // The server's one-time token expires (3 s here): start again with the password.
+    let step = call("session_login", login).unwrap_err();
+    assert_eq!(step["code"], "mfa_required", "{step}");
+    tokio::time::sleep(std::time::Duration::from_millis(4_500)).await;
+    let late = call("session_verify_code", verify(&codes[1])).unwrap_err();
+    assert_eq!(late["code"], "mfa_expired", "{late}");
+    assert!(
+        late["message"].as_str().unwrap().contains("password"),
+        "{late}"
+    );
+    assert!(store.snapshot().is_empty());
+
+    for (cmd, answer) in &answers {
+        let text = match answer {
+            Ok(v) | Err(v) => v.to_string(),
+        };
+        assert!(
+            !text.contains("eyJ"),
+            "{cmd} returned something JWT-shaped: {text}"
+        );
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{cmd} returned a stored secret: {text}"
+            );
+        }
+        assert!(
+            signed_values_in(&text).is_empty(),
+            "{cmd} returned something shaped like the one-time sign-in token: {text}"
+        );
+        assert!(!text.contains("ephemeral"), "{cmd}: {text}");
+        assert!(!text.contains(&password), "{cmd} returned the password");
+        for code in &codes[..2] {
+            assert!(
+                !text.contains(code.as_str()),
+                "{cmd} returned a recovery code"
+            );
+        }
+    }
 }
 
 // A throwaway Ed25519 public key (the engine's tests use the same one); verification is only
@@ -847,6 +1115,63 @@ fn the_ui_uses_rusts_names() {
     assert!(
         unknown.is_empty(),
         "the UI reads app_start fields Rust does not send: {unknown:?}"
+    );
+
+    // Detect: the fields the form reads are `Detection`'s.
+    let detection = tessera_session::detect::Detection {
+        profile: profile.clone(),
+        preset: None,
+        findings: Vec::new(),
+        probes: 0,
+    };
+    let detection_fields: std::collections::BTreeSet<String> = serde_json::to_value(&detection)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let read = idents_after(app_js, "detection.");
+    assert!(
+        read.contains("profile") && read.contains("findings") && read.contains("preset"),
+        "{read:?}"
+    );
+    let unknown: Vec<_> = read.difference(&detection_fields).collect();
+    assert!(
+        unknown.is_empty(),
+        "the UI reads Detection fields Rust does not send: {unknown:?}"
+    );
+
+    // Error codes: every code the UI decides on is one Rust sends, and the sign-in screen
+    // handles the two-step sign-in's three.
+    use tessera_session::Error as Ex;
+    let reason = || "r".to_owned();
+    let rust_codes: std::collections::BTreeSet<&str> = [
+        Ex::SessionExpired { reason: reason() },
+        Ex::LoginRequired { reason: reason() },
+        Ex::SecondFactorRequired,
+        Ex::SecondFactorRejected {
+            server_detail: None,
+        },
+        Ex::SecondFactorExpired { reason: reason() },
+    ]
+    .iter()
+    .map(Ex::code)
+    .collect();
+    let decided = names_after(app_js, "code === \"", '"');
+    for code in ["mfa_required", "mfa_expired", "session_expired"] {
+        assert!(
+            decided.contains(code),
+            "the UI does not handle {code}: {decided:?}"
+        );
+    }
+    let unknown: Vec<_> = decided
+        .iter()
+        .filter(|code| !rust_codes.contains(code.as_str()))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "the UI decides on error codes Rust does not send: {unknown:?}"
     );
 
     // Session events: every event Rust sends has a text in the activity log, and every event

@@ -15,8 +15,9 @@ export const state = {
   profiles: [], // [{name, profile}]
   selected: "", // profile name on the login screen
   status: null, // SessionStatus of the signed-in profile
+  codeFor: null, // profile name whose sign-in waits for a second-factor code (never the code)
   editing: null, // profile name being edited ("" for a new one)
-  draft: null, // the profile the form started from (stored, copied or filled by a preset)
+  draft: null, // the profile the form started from (stored, copied, or filled by a preset or Detect)
   defaults: null, // the engine's defaults, the start of a new profile
   presets: [], // the engine's preset names (app_start), the profile form's "Stack" choices
   timer: null,

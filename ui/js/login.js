@@ -1,5 +1,6 @@
-// login.js: the sign-in screen (profile choice, username and password) and the registration
-// screen it leads to. Both end on the home screen; the password fields are cleared either way.
+// login.js: the sign-in screen (profile choice, username and password, then a second-factor
+// code when the server asks for one) and the registration screen it leads to. Both end on the
+// home screen; the password and code fields are cleared either way.
 
 import { $, busy, call, go, profileByName, setError, show, state } from "./core.js";
 import { showHome, stopTimer } from "./home.js";
@@ -31,7 +32,7 @@ export function renderSelectedProfile() {
   const loginField = entry ? entry.profile.login_field : "username";
   $("username-label").textContent = loginField === "email" ? "Email" : "Username";
   $("username").setAttribute("autocomplete", loginField === "email" ? "email" : "username");
-  $("create-account").hidden = !(entry && entry.profile.registration_path);
+  $("create-account").hidden = !(entry && entry.profile.registration_path) || state.codeFor !== null;
 }
 
 export function focusFirstEmpty() {
@@ -43,13 +44,16 @@ export function showLogin(reason) {
   stopTimer();
   state.status = null;
   show("login-screen");
-  renderProfileSelect();
-  setError($("login-error"), reason || null);
-  focusFirstEmpty();
+  showPasswordStep(reason);
 }
 go.login = showLogin;
 
-export async function onLogin(event) {
+// One form, two steps: Enter submits the step that is shown.
+export function onLoginSubmit(event) {
+  return state.codeFor === null ? onLogin(event) : onVerify(event);
+}
+
+async function onLogin(event) {
   event.preventDefault();
   const button = $("sign-in");
   if (button.disabled) return; // no double submit
@@ -74,8 +78,77 @@ export async function onLogin(event) {
     showHome(signedIn.status, signedIn.user);
   } catch (error) {
     $("password").value = "";
-    setError($("login-error"), error);
-    focusFirstEmpty();
+    if (error && error.code === "mfa_required") {
+      showCodeStep(error.message); // the engine keeps the server's one-time sign-in token
+    } else {
+      setError($("login-error"), error);
+      focusFirstEmpty();
+    }
+  } finally {
+    busy(button, false);
+  }
+}
+
+// ---- sign-in, second step: the code ---------------------------------------------------------
+function setStep(code) {
+  $("password-step").hidden = code;
+  $("sign-in").hidden = code;
+  $("code-step").hidden = !code;
+  $("verify-code").hidden = !code;
+  $("code-back").hidden = !code;
+  $("mfa-code").value = "";
+}
+
+/** The password was right and the server wants a code: ask for it, saying why (`message`). */
+function showCodeStep(message) {
+  state.codeFor = state.selected;
+  $("code-for").textContent = `Password accepted for ${$("username").value.trim()}.`;
+  setStep(true);
+  renderSelectedProfile();
+  setError($("login-error"), message);
+  $("mfa-code").focus();
+}
+
+/** Username and password again: on start, after an expired code step, a profile change, or "Sign in with a different account". */
+export function showPasswordStep(message) {
+  state.codeFor = null;
+  setStep(false);
+  renderProfileSelect();
+  setError($("login-error"), message || null);
+  focusFirstEmpty();
+}
+
+/** The field's value, the field emptied: the code goes from the input to Rust and nowhere else. */
+function takeValue(input) {
+  const value = input.value.trim();
+  input.value = "";
+  return value;
+}
+
+async function onVerify(event) {
+  event.preventDefault();
+  const button = $("verify-code");
+  if (button.disabled || state.codeFor === null) return;
+  setError($("login-error"), null);
+  const input = $("mfa-code");
+  if (input.value.trim() === "") {
+    setError($("login-error"), "Enter the code from your authenticator app, or a recovery code.");
+    input.focus();
+    return;
+  }
+  busy(button, true);
+  try {
+    const signedIn = await call("session_verify_code", { profile: state.codeFor, code: takeValue(input) });
+    state.codeFor = null;
+    setStep(false);
+    showHome(signedIn.status, signedIn.user);
+  } catch (error) {
+    if (error && error.code === "mfa_expired") {
+      showPasswordStep(error.message); // start again with the password
+    } else {
+      setError($("login-error"), error); // mfa_code_rejected and the rest: the user may retry
+      input.focus();
+    }
   } finally {
     busy(button, false);
   }

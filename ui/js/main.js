@@ -4,14 +4,17 @@
 import { $, call, invoke, listen, messageOf, state } from "./core.js";
 import { onInstallUpdate, showUpdate } from "./updates.js";
 import { logActivity, onSend, onSessionEvent, onSignOut, showHome } from "./home.js";
-import { focusFirstEmpty, onLogin, onRegister, renderSelectedProfile, showLogin, showRegister } from "./login.js";
-import { applyProfiles, editProfile, onChoosePreset, onDeleteProfile, onDuplicateProfile, onPickCa, onPickKey, onSaveProfile, onTestProfile, showProfiles } from "./profiles.js";
+import { focusFirstEmpty, onLoginSubmit, onRegister, renderSelectedProfile, showLogin, showPasswordStep, showRegister } from "./login.js";
+import { applyProfiles, editProfile, onChoosePreset, onDeleteProfile, onDetect, onDuplicateProfile, onPickCa, onPickKey, onSaveProfile, onTestProfile, showProfiles } from "./profiles.js";
 
 async function init() {
-  $("login-form").addEventListener("submit", onLogin);
+  $("login-form").addEventListener("submit", onLoginSubmit);
+  $("code-back").addEventListener("click", () => showPasswordStep(null));
   $("profile").addEventListener("change", () => {
     state.selected = $("profile").value;
-    renderSelectedProfile();
+    // A code answers the sign-in of the profile it was asked for: another one starts over.
+    if (state.codeFor !== null) showPasswordStep(null);
+    else renderSelectedProfile();
     call("profile_select", { name: state.selected }).catch(() => {});
   });
   $("manage-profiles").addEventListener("click", showProfiles);
@@ -29,6 +32,7 @@ async function init() {
   $("pf-ca-pick").addEventListener("click", onPickCa);
   $("pf-key-pick").addEventListener("click", onPickKey);
   $("pf-preset").addEventListener("change", onChoosePreset);
+  $("profile-detect").addEventListener("click", onDetect);
   $("pf-allow_insecure_http").addEventListener("change", () => {
     $("pf-insecure-warning").hidden = !$("pf-allow_insecure_http").checked;
   });

@@ -1,6 +1,7 @@
 // profiles.js: the profiles screen, listing, editing, duplicating, deleting and testing server
-// profiles, and filling one from a Django stack's preset. Rust validates and stores them (and
-// knows the presets); the form sends back every field it does not show.
+// profiles, and filling one from a Django stack's preset or from what "Detect" found at the
+// server. Rust validates and stores them (and knows the presets and how to detect them); the
+// form sends back every field it does not show.
 
 import { $, busy, call, messageOf, profileByName, show, state, tauri } from "./core.js";
 import { stopTimer } from "./home.js";
@@ -65,6 +66,7 @@ export function editProfile(name) {
   $("profile-delete").hidden = !entry;
   $("profile-duplicate").hidden = !entry;
   setNote(null);
+  showDetection(null);
   renderProfileList();
   $("pf-name").focus();
 }
@@ -160,6 +162,7 @@ export async function onChoosePreset() {
   const select = $("pf-preset");
   const preset = select.value;
   const current = formProfile();
+  showDetection(null); // the user's choice now, not what Detect found
   if (preset === "") {
     delete current.preset; // "Custom": the settings stay as they are
     state.draft = current;
@@ -178,6 +181,59 @@ export async function onChoosePreset() {
     setSelect(select, (state.draft && state.draft.preset) || "");
     setNote(messageOf(error), true);
   }
+}
+
+// "Detect": Rust asks the server at the form's URL which Django stack it runs (harmless
+// requests only: no password, token or cookie) and answers the profile that works with it.
+// The form shows that profile like a chosen preset (the Stack choice set to the stack found),
+// lists the findings, and saves nothing until the user saves.
+export async function onDetect() {
+  const button = $("profile-detect");
+  if (button.disabled) return;
+  const current = formProfile();
+  if (!current.base_url) {
+    showDetection("Enter the server URL first: Detect asks that server.", null, true);
+    $("pf-base_url").focus();
+    return;
+  }
+  busy(button, true);
+  showDetection(`Asking ${current.base_url}…`);
+  try {
+    const detection = await call("profile_detect", { profile: current });
+    state.draft = detection.profile;
+    fillForm(detection.profile);
+    if (detection.preset) setSelect($("pf-preset"), detection.preset);
+    const found = detection.preset ? `Detected ${detection.preset}` : "Detected the server's own views";
+    showDetection(`${found} (${detection.probes} requests). Check the settings, then save.`, detection.findings);
+  } catch (error) {
+    showDetection(messageOf(error), null, true);
+  } finally {
+    busy(button, false);
+  }
+}
+
+/** The Detect result under the Stack choice (a polite live region): a title and the findings. */
+function showDetection(title, findings, bad) {
+  const box = $("profile-detection");
+  if (!title) {
+    box.replaceChildren();
+    return;
+  }
+  const head = document.createElement("p");
+  head.textContent = title;
+  if (bad) head.className = "bad";
+  const parts = [head];
+  if (findings && findings.length > 0) {
+    const list = document.createElement("ul");
+    list.dataset.testid = "profile-findings";
+    for (const finding of findings) {
+      const item = document.createElement("li");
+      item.textContent = finding;
+      list.append(item);
+    }
+    parts.push(list);
+  }
+  box.replaceChildren(...parts);
 }
 
 function setNote(text, bad) {

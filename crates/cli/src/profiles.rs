@@ -145,7 +145,14 @@ fn parse_url(url: &str) -> CliResult<Profile> {
 /// Detection from `profile` (the flags already applied, so that it probes the user's own
 /// paths and fields), its report printed, then the flags applied again over what it found.
 async fn detected(profile: &Profile, fields: &ProfileFields) -> CliResult<Profile> {
-    let detection = detect::detect(profile).await?;
+    let detection = match detect::detect(profile).await {
+        Ok(detection) => detection,
+        Err(e @ EngineError::NotSupported { .. }) => {
+            eprintln!("tessera-cli: hint: name the stack with --preset NAME, or its paths with --obtain-path, --refresh-path and --blacklist-path");
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut result = detection.profile.clone();
     apply(fields, &mut result)?;
     output::detection(&detection, &result);

@@ -62,9 +62,10 @@ pub async fn detect(profile: &Profile) -> Result<Detection> {
     if !found {
         return Err(Error::NotSupported {
             detail: format!(
-                "No Django JWT sign-in endpoint answered at {} (tried {}). If the API lives under a prefix, put it in the URL (…/api/); otherwise name the stack (--preset simplejwt, djoser, dj-rest-auth, dj-rest-auth-cookie, dj-rest-auth-legacy, ninja-jwt) or the paths (--obtain-path, --refresh-path, --blacklist-path).",
+                "No Django JWT sign-in endpoint answered at {} (tried {}). If the API lives under a prefix, put it in the URL (…/api/); otherwise choose the stack's preset ({}) or give its sign-in, refresh and logout paths.",
                 profile.base_url,
-                out.findings.join("; ")
+                out.findings.join("; "),
+                Preset::ALL.map(Preset::name).join(", ")
             ),
         });
     }

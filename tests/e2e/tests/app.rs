@@ -1,7 +1,8 @@
 //! End-to-end tests of the real release-mode window (tauri-driver + WebKitWebDriver under Xvfb)
 //! with the real Secret Service and the reference backend (short access tokens, rotation and
 //! blacklist on): sign-in errors, refresh while the window is open, restore on relaunch,
-//! sign-out with blacklisting, no token in the page, and an unreachable server.
+//! sign-out with blacklisting, no token in the page, and an unreachable server. One test runs
+//! a real dj-rest-auth 7.2 in cookie mode with TOTP two-factor sign-in instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use fantoccini::{Client, Locator};
 use tessera_e2e::{app_binary, app_slot, save_screenshot, testid, wait_until_ready, Driver};
 use tessera_session::vault::Vault;
 use tessera_session::{paths, KeyringStore, ProfilesFile, SecretStore, Session, SessionConfig};
-use tessera_testkit::{BackendKind, ServerOptions, TestServer};
+use tessera_testkit::{BackendKind, ServerOptions, Stack, StackOptions, TestServer};
 
 const PROFILE: &str = "e2e";
 
@@ -62,6 +63,14 @@ impl Install {
             }
             Ok(())
         })?;
+        let url = server.base_url().to_string();
+        self.open(theme, &["--server", &url, "--profile", PROFILE])
+            .await
+    }
+
+    /// Launches the app (through a fresh tauri-driver) with `args` and whatever profiles this
+    /// installation has: none at first, as after installing it.
+    async fn open(&self, theme: Option<Theme>, args: &[&str]) -> Result<(Driver, Client)> {
         // The OS preference, as a GTK desktop stores it: `gtk-application-prefer-dark-theme`.
         let config = self.xdg.path().join("config");
         let gtk = config.join("gtk-3.0");
@@ -79,10 +88,7 @@ impl Install {
             ("XDG_CONFIG_HOME", config.as_os_str()),
         ];
         let driver = Driver::start_with_env(&env).await?;
-        let url = server.base_url().to_string();
-        let client = driver
-            .launch(&app_binary()?, &["--server", &url, "--profile", PROFILE])
-            .await?;
+        let client = driver.launch(&app_binary()?, args).await?;
         wait_until_ready(&client).await?;
         Ok((driver, client))
     }
@@ -102,6 +108,19 @@ impl Install {
             }
             None => Vec::new(),
         }
+    }
+
+    /// Every secret of the stored session: its tokens (in cookie mode the refresh token is
+    /// the refresh cookie's value) and the values of the other cookies kept with them.
+    async fn stored_secrets(&self) -> Vec<String> {
+        let vault = Vault::new(self.store(), Duration::from_secs(5));
+        let Some(stored) = vault.load(PROFILE).await.unwrap() else {
+            return Vec::new();
+        };
+        let mut secrets = vec![stored.access.expose_secret().to_owned()];
+        secrets.extend(stored.refresh.map(|r| r.expose_secret().to_owned()));
+        secrets.extend(stored.cookies.exposed_others().map(|(_, v)| v.to_owned()));
+        secrets
     }
 
     /// The session as a second process (the CLI) sees it.
@@ -454,6 +473,197 @@ async fn a_profile_added_in_the_ui_tests_and_saves_with_defaults() -> Result<()>
     click(&client, "profile-save").await?;
     let note = wait_text(&client, "profile-message", |t| t.contains("exists")).await?;
     ensure!(note.contains("exists already"), "{note}");
+    close(client).await;
+    Ok(())
+}
+
+/// RFC 6238's test secret ("12345678901234567890"), base32: the enrolled user's TOTP secret.
+const TOTP_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// What the page's script says about an element (`return ...` with `el` bound to it).
+async fn script_on(client: &Client, id: &str, expression: &str) -> Result<serde_json::Value> {
+    Ok(client
+        .execute(
+            &format!(
+                "const el = document.querySelector(\"[data-testid='{id}']\"); return {expression};"
+            ),
+            vec![],
+        )
+        .await?)
+}
+
+/// Not the default stack: a real dj-rest-auth 7.2 in cookie mode (the refresh token only in an
+/// HttpOnly cookie) with TOTP two-factor sign-in. The profile is made in the window with
+/// "Detect"; sign-in asks for the code after the password (a wrong one is refused and may be
+/// retried, a TOTP code computed here gets in); the page never holds a token or a cookie value;
+/// sign-out blacklists the refresh token on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dj_rest_auth_cookie_mode_with_a_totp_code_detected_and_signed_in_in_the_window(
+) -> Result<()> {
+    let _slot = app_slot().await;
+    let stack = Stack::DjRestAuth;
+    let stack_options = StackOptions {
+        cookie_mode: true,
+        mfa_totp_secret: Some(TOTP_SECRET.to_owned()),
+        ..StackOptions::default()
+    };
+    let server = TestServer::start_stack(stack, ServerOptions::default(), stack_options).await?;
+    let refresh_cookie = server.stack_options().unwrap().refresh_cookie.clone();
+    let (user, password) = server
+        .user()
+        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .unwrap();
+    let install = Install::new();
+    let (_driver, client) = install.open(None, &[]).await?;
+
+    // 1. A new profile in the window: the server URL, then "Detect".
+    click(&client, "manage-profiles").await?;
+    visible(&client, "profiles-screen").await?;
+    click(&client, "profile-new").await?;
+    type_into(&client, "pf-name", PROFILE).await?;
+    type_into(&client, "pf-base-url", server.base_url().as_str()).await?;
+    click(&client, "profile-detect").await?;
+    let found = wait_text(&client, "profile-detection", |t| {
+        t.contains("Detected") || t.contains("No Django")
+    })
+    .await?;
+    ensure!(
+        found.contains("Detected dj-rest-auth-cookie"),
+        "Detect said {found:?}"
+    );
+    ensure!(
+        found.contains("cookie mode") && found.contains("two-factor"),
+        "the findings miss cookie mode or two-factor sign-in: {found:?}"
+    );
+    let stack_choice = script_on(&client, "pf-preset", "el.value").await?;
+    ensure!(
+        stack_choice == "dj-rest-auth-cookie",
+        "the Stack choice shows {stack_choice}"
+    );
+    ensure!(
+        ProfilesFile::load(&paths::profiles_file(&install.data_dir()))?
+            .profiles
+            .is_empty(),
+        "Detect saved the profile before the user did"
+    );
+    save_screenshot(&client, "profile-detected").await?;
+    click(&client, "profile-save").await?;
+    wait_text(&client, "profile-message", |t| t.contains("Saved")).await?;
+    let saved = ProfilesFile::load(&paths::profiles_file(&install.data_dir()))?
+        .get(PROFILE)?
+        .clone();
+    ensure!(
+        saved.preset.as_deref() == Some("dj-rest-auth-cookie")
+            && saved.obtain_path == stack.login_path()
+            && saved.mfa_verify_path.as_deref() == stack.mfa_verify_path(),
+        "saved {saved:?}"
+    );
+    click(&client, "profiles-back").await?;
+    visible(&client, "login-screen").await?;
+
+    // 2. The password: the server wants a code. The code field takes focus and the message
+    // is in the live region; nothing is in the keyring yet.
+    sign_in(&client, &user, &password).await?;
+    visible(&client, "code-step").await?;
+    let asked = wait_text(&client, "login-error", |t| !t.is_empty()).await?;
+    ensure!(asked.contains("code"), "the code step says {asked:?}");
+    let field = script_on(
+        &client,
+        "mfa-code",
+        "[document.activeElement === el, el.getAttribute('autocomplete'), el.getAttribute('inputmode'), el.labels[0].textContent, document.getElementById(el.getAttribute('aria-describedby')).textContent]",
+    )
+    .await?;
+    ensure!(
+        field
+            == serde_json::json!([
+                true,
+                "one-time-code",
+                "text",
+                "Authentication code",
+                "6-digit code from your authenticator app, or a recovery code"
+            ]),
+        "the code field: {field}"
+    );
+    ensure!(
+        install.stored_tokens().await.is_empty(),
+        "the password step wrote to the keyring"
+    );
+    save_screenshot(&client, "mfa-code-step").await?;
+
+    // 3. A wrong code: refused, the step stays for another try, the field is emptied.
+    let code = tessera_testkit::totp_now(TOTP_SECRET)?;
+    let wrong = if code == "000000" { "999999" } else { "000000" };
+    type_into(&client, "mfa-code", wrong).await?;
+    click(&client, "verify-code").await?;
+    let refused = wait_text(&client, "login-error", |t| t.contains("did not accept")).await?;
+    ensure!(refused.contains("code"), "{refused}");
+    visible(&client, "code-step").await?;
+    let after = script_on(
+        &client,
+        "mfa-code",
+        "[el.value, document.activeElement === el]",
+    )
+    .await?;
+    ensure!(
+        after == serde_json::json!(["", true]),
+        "after a refused code: {after}"
+    );
+
+    // 4. The current TOTP code: home, and the session works.
+    let code = tessera_testkit::totp_now(TOTP_SECRET)?;
+    type_into(&client, "mfa-code", &code).await?;
+    click(&client, "verify-code").await?;
+    visible(&client, "home-screen").await?;
+    wait_text(&client, "home-user", |t| t.contains(&user)).await?;
+    let (status, body) = send(&client, "POST", stack.echo_path(), r#"{"n": 1}"#).await?;
+    ensure!(status == "200" && body.contains(&user), "{status} {body}");
+    let secrets = install.stored_secrets().await;
+    ensure!(
+        secrets.len() >= 2,
+        "expected the access token and the refresh cookie in the keyring"
+    );
+    let refresh = secrets[1].clone();
+    ensure!(
+        refresh.starts_with("eyJ"),
+        "the refresh cookie was not kept"
+    );
+
+    // 5. No token, no cookie value and no code in the DOM, localStorage or sessionStorage.
+    let page = page_contents(&client).await?;
+    assert_no_tokens(&page, &secrets);
+    ensure!(
+        !page.contains(&password) && !page.contains(&code),
+        "the page kept the password or the code"
+    );
+
+    // 6. Sign out: login screen, keyring empty, the refresh token blacklisted on the server.
+    click(&client, "sign-out").await?;
+    visible(&client, "login-screen").await?;
+    ensure!(
+        install.stored_tokens().await.is_empty(),
+        "sign-out left the keyring entry"
+    );
+    let logout = stack.logout_path().unwrap();
+    ensure!(
+        server.count(&format!("POST {logout} 200")).await? == 1,
+        "no successful logout at the server: {:?}",
+        server.counters().await?
+    );
+    let reuse = reqwest::Client::new()
+        .post(server.url(stack.refresh_path()))
+        .header(
+            reqwest::header::COOKIE,
+            format!("{refresh_cookie}={refresh}"),
+        )
+        .json(&serde_json::json!({}))
+        .send()
+        .await?;
+    let status = reuse.status();
+    let body: serde_json::Value = reuse.json().await?;
+    ensure!(
+        status == 401 && body.to_string().contains("blacklisted"),
+        "the refresh token was not blacklisted: {status} {body}"
+    );
     close(client).await;
     Ok(())
 }
