@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use tauri::{AppHandle, Runtime, State};
-use tessera_session::detect::{self, Detection};
+use tessera_session::detect::Detection;
 use tessera_session::profile::Preset;
 use tessera_session::workspace::{typed_request, ProfileListing};
 use tessera_session::{probe, LogoutOutcome, Password, Profile, Registration, SessionStatus};
@@ -64,10 +64,19 @@ pub fn profile_apply_preset(profile: serde_json::Value, preset: String) -> Comma
 
 /// Which Django stack the form's server runs, from harmless probes (no password, token or
 /// cookie is sent): the profile to show in the form (saved only when the user saves), the
-/// preset it matched and the findings, in words. Nothing found is `not_supported`.
+/// preset it matched and the findings, in words. Nothing found is `not_supported`. A proxy
+/// password shown as `***` is the stored one of `previous_name` (or of the profile copied).
 #[tauri::command]
-pub async fn profile_detect(profile: serde_json::Value) -> CommandResult<Detection> {
-    Ok(detect::detect(&profile_from(profile)?).await?)
+pub async fn profile_detect(
+    state: State<'_, AppState>,
+    previous_name: Option<String>,
+    profile: serde_json::Value,
+) -> CommandResult<Detection> {
+    let profile = profile_from(profile)?;
+    let found = state
+        .workspace
+        .detect_profile(previous_name.as_deref(), profile);
+    Ok(found.await?)
 }
 
 /// Creates or updates a profile, renaming it when `previous_name` differs.
@@ -100,10 +109,19 @@ pub async fn profile_select(state: State<'_, AppState>, name: String) -> Command
     Ok(state.workspace.select_profile(&name).await?)
 }
 
-/// Checks that a profile's server answers like a simplejwt obtain endpoint.
+/// Checks that a profile's server answers like a simplejwt obtain endpoint (a `***` proxy
+/// password is the stored one, as for `profile_detect`).
 #[tauri::command]
-pub async fn profile_test(profile: serde_json::Value) -> CommandResult<probe::ProbeReport> {
-    Ok(probe::probe(&profile_from(profile)?).await?)
+pub async fn profile_test(
+    state: State<'_, AppState>,
+    previous_name: Option<String>,
+    profile: serde_json::Value,
+) -> CommandResult<probe::ProbeReport> {
+    let profile = profile_from(profile)?;
+    let report = state
+        .workspace
+        .probe_profile(previous_name.as_deref(), profile);
+    Ok(report.await?)
 }
 
 /// Signs in; the password is wrapped at once and zeroized when dropped. A server that wants a

@@ -324,6 +324,73 @@ fn a_proxy_password_never_reaches_the_webview_and_survives_a_save() {
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
 
+/// A plain-HTTP proxy on loopback that records each request's head and answers 404: what
+/// Detect and the connection test send through a profile's proxy.
+fn recording_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, seen)
+}
+
+/// Detect and the connection test get the form's profile, whose proxy password is shown as
+/// `***`: they go through the proxy with the stored password (before: with `***`), and the
+/// password never comes back in the answer.
+#[test]
+fn detect_and_the_connection_test_use_the_stored_proxy_password() {
+    let (port, seen) = recording_proxy();
+    let proxy = format!("http://qa:hunter2@127.0.0.1:{port}/");
+    let data = tempfile::tempdir().unwrap();
+    let path = tessera_session::paths::profiles_file(data.path());
+    tessera_session::ProfilesFile::update(&path, |file| {
+        let mut profile = tessera_session::Profile::new("http://api.example.com/".parse().unwrap());
+        profile.allow_insecure_http = true;
+        profile.proxy = Some(proxy.clone());
+        file.upsert("p", profile)
+    })
+    .unwrap();
+    let (_app, webview) = app_with(data.path(), no_launch());
+    let start = invoke(&webview, "app_start", json!({})).unwrap();
+    let shown = start["profiles"]["profiles"][0]["profile"].clone();
+    assert_eq!(shown["proxy"], format!("http://qa:***@127.0.0.1:{port}/"));
+    let args = json!({ "previousName": "p", "profile": shown });
+    let error = invoke(&webview, "profile_detect", args.clone()).unwrap_err();
+    assert_eq!(error["code"], "not_supported", "{error}");
+    let report = invoke(&webview, "profile_test", args).unwrap();
+    assert_eq!(report["status"], 404, "{report}");
+    let heads = seen.lock().unwrap().clone();
+    assert!(heads.len() > 5, "{heads:?}");
+    // Basic base64("qa:hunter2"); base64("qa:***") would be cWE6Kioq.
+    for head in &heads {
+        assert!(
+            head.contains("Proxy-Authorization: Basic cWE6aHVudGVyMg==")
+                || head
+                    .to_ascii_lowercase()
+                    .contains("proxy-authorization: basic cwe6ahvudgvymg=="),
+            "{head}"
+        );
+    }
+    assert!(!error.to_string().contains("hunter2") && !report.to_string().contains("hunter2"));
+}
+
 /// The engine's preset names, in its order: what the profile form's "Stack" choice lists.
 fn preset_names() -> Vec<&'static str> {
     tessera_session::profile::Preset::ALL

@@ -199,7 +199,7 @@ export async function onDetect() {
   busy(button, true);
   showDetection(`Asking ${current.base_url}…`);
   try {
-    const detection = await call("profile_detect", { profile: current });
+    const detection = await call("profile_detect", { previousName: state.editing || null, profile: current });
     state.draft = detection.profile;
     fillForm(detection.profile);
     if (detection.preset) setSelect($("pf-preset"), detection.preset);
@@ -303,7 +303,7 @@ export async function onTestProfile() {
   busy(button, true);
   setNote("Testing…");
   try {
-    const result = await call("profile_test", { profile: formProfile() });
+    const result = await call("profile_test", { previousName: state.editing || null, profile: formProfile() });
     setNote(result.message, !result.ok);
   } catch (error) {
     setNote(messageOf(error), true);

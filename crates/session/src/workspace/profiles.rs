@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 use super::Workspace;
+use crate::detect::{self, Detection};
 use crate::error::{Error, Result};
+use crate::probe::{self, ProbeReport};
 use crate::profile::Profile;
 use crate::profiles_file::{validate_profile_name, ProfilesFile};
 use crate::redact;
@@ -106,6 +108,44 @@ impl Workspace {
             file.get(name)?.clone(),
             file.last_profile.as_deref(),
         ))
+    }
+
+    /// The connection test for a profile as a form holds it: a proxy password shown as `***`
+    /// is the stored one (of the profile `previous`, or of the profile it was copied from).
+    pub async fn probe_profile(
+        &self,
+        previous: Option<&str>,
+        profile: Profile,
+    ) -> Result<ProbeReport> {
+        let profile = self.with_stored_proxy(previous, profile).await?;
+        probe::probe(&profile).await
+    }
+
+    /// Detection for a profile as a form holds it (a `***` proxy password is the stored one,
+    /// as for [`Workspace::probe_profile`]). The proxy in the answer is the form's own, so the
+    /// stored password never goes back to the form.
+    pub async fn detect_profile(
+        &self,
+        previous: Option<&str>,
+        profile: Profile,
+    ) -> Result<Detection> {
+        let submitted = profile.proxy.clone();
+        let profile = self.with_stored_proxy(previous, profile).await?;
+        let mut found = detect::detect(&profile).await?;
+        found.profile.proxy = submitted;
+        Ok(found)
+    }
+
+    async fn with_stored_proxy(
+        &self,
+        previous: Option<&str>,
+        mut profile: Profile,
+    ) -> Result<Profile> {
+        if profile.proxy.as_deref().is_some_and(|p| p.contains("***")) {
+            let file = self.profiles().await?;
+            profile.proxy = keep_proxy_password(&file, previous, profile.proxy.take());
+        }
+        Ok(profile)
     }
 
     /// Creates profile `name`; refused when one of that name exists. It becomes the default
