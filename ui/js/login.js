@@ -106,6 +106,8 @@ function showCodeStep(message) {
   setStep(true);
   renderSelectedProfile();
   setError($("login-error"), message);
+  // The server's request for a code is a step, not a failure: shown as a note.
+  $("login-error").classList.add("note");
   $("mfa-code").focus();
 }
 
@@ -114,6 +116,7 @@ export function showPasswordStep(message) {
   state.codeFor = null;
   setStep(false);
   renderProfileSelect();
+  $("login-error").classList.remove("note");
   setError($("login-error"), message || null);
   focusFirstEmpty();
 }
@@ -129,6 +132,7 @@ async function onVerify(event) {
   event.preventDefault();
   const button = $("verify-code");
   if (button.disabled || state.codeFor === null) return;
+  $("login-error").classList.remove("note");
   setError($("login-error"), null);
   const input = $("mfa-code");
   if (input.value.trim() === "") {
