@@ -55,11 +55,16 @@ fn looks_like_jwt(token: &str) -> bool {
         })
 }
 
-fn take_token(map: &mut Map<String, Value>, field: &str) -> Result<Option<String>> {
+/// `empty_is_absent`: a refresh field of `""` is dj-rest-auth in cookie mode, whose refresh
+/// token travels as a cookie instead; an empty access token is just not a JWT.
+fn take_token(
+    map: &mut Map<String, Value>,
+    field: &str,
+    empty_is_absent: bool,
+) -> Result<Option<String>> {
     match map.remove(field) {
-        // `""`: dj-rest-auth in cookie mode, whose refresh token travels as a cookie instead.
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if s.is_empty() && empty_is_absent => Ok(None),
         Some(Value::String(s)) if looks_like_jwt(&s) => Ok(Some(s)),
         Some(_) => Err(Error::bad_response(format!(
             "the {field:?} field is not a JWT"
@@ -82,7 +87,7 @@ pub(crate) fn parse_token_response(
             "the token response is not a JSON object",
         ));
     };
-    let access = take_token(&mut map, access_field)?.ok_or_else(|| {
+    let access = take_token(&mut map, access_field, false)?.ok_or_else(|| {
         let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
         keys.sort_unstable();
         Error::bad_response(format!(
@@ -92,7 +97,7 @@ pub(crate) fn parse_token_response(
     })?;
     let refresh = match refresh_field {
         Some(field) => {
-            let refresh = take_token(&mut map, field)?;
+            let refresh = take_token(&mut map, field, true)?;
             if refresh.is_none() && require_refresh {
                 return Err(Error::bad_response(format!(
                     "the token response has no {field:?} field"
