@@ -175,6 +175,9 @@ impl SecretStore for KeyringStore {
     }
 }
 
+mod encrypted_file;
+pub use encrypted_file::EncryptedFileStore;
+
 #[cfg(any(test, feature = "test-util"))]
 mod fake;
 #[cfg(any(test, feature = "test-util"))]
