@@ -45,11 +45,9 @@ pub async fn app_start(state: State<'_, AppState>) -> CommandResult<StartView> {
         Some(status) => state.workspace.signed_in_user(status).await,
         None => None,
     };
-    Ok(StartView::new(
-        start,
-        user,
-        state.launch.problems.first().cloned(),
-    ))
+    let problem = state.launch.problems.first().cloned();
+    let store = state.workspace.store_kind().name();
+    Ok(StartView::new(start, user, problem, store))
 }
 
 /// The form's profile with a Django stack's endpoints, field names and header filled in (the

@@ -30,10 +30,17 @@ pub struct StartView {
     /// The Django stacks a profile can start from (the engine's presets, in its order): the
     /// profile form's "Stack" choice, applied with `profile_apply_preset`.
     pub presets: Vec<&'static str>,
+    /// Where sessions are kept (`secret-service`, `keyutils`, ...), shown on the home screen.
+    pub store: &'static str,
 }
 
 impl StartView {
-    pub fn new(start: Start, user: Option<WhoAmI>, launch_problem: Option<String>) -> Self {
+    pub fn new(
+        start: Start,
+        user: Option<WhoAmI>,
+        launch_problem: Option<String>,
+        store: &'static str,
+    ) -> Self {
         Self {
             profiles: start.profiles,
             selected: start.selected,
@@ -43,6 +50,7 @@ impl StartView {
                 .map(CommandError::InvalidArguments)
                 .or(start.error.map(CommandError::from)),
             presets: Preset::ALL.map(Preset::name).to_vec(),
+            store,
         }
     }
 }

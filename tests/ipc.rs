@@ -411,6 +411,8 @@ fn a_preset_fills_the_form_and_what_is_edited_after_it_wins() {
     let (_app, webview) = app_with(data.path(), no_launch());
     let start = invoke(&webview, "app_start", json!({})).unwrap();
     assert_eq!(start["presets"], json!(preset_names()), "{start}");
+    // These tests' store stands for the OS keyring: named as the home screen shows it.
+    assert_eq!(start["store"], "secret-service", "{start}");
 
     // What the form sends: the engine's defaults with the user's server and proxy.
     let mut form = start["profiles"]["defaults"].clone();
@@ -1168,6 +1170,7 @@ fn the_ui_uses_rusts_names() {
         },
         None,
         None,
+        "keyutils",
     );
     let start_fields: std::collections::BTreeSet<String> = serde_json::to_value(&start)
         .unwrap()

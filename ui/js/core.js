@@ -20,6 +20,7 @@ export const state = {
   draft: null, // the profile the form started from (stored, copied, or filled by a preset or Detect)
   defaults: null, // the engine's defaults, the start of a new profile
   presets: [], // the engine's preset names (app_start), the profile form's "Stack" choices
+  store: "", // where sessions are kept (app_start), shown on the home screen
   timer: null,
 };
 

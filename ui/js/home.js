@@ -4,12 +4,22 @@
 import { $, busy, call, countdown, go, humanDuration, messageOf, profileByName, show, state } from "./core.js";
 
 // `user` (who is signed in) comes with the status from the same command: one round trip.
+/** How the engine's store names read on screen. */
+const STORE_NAMES = {
+  "secret-service": "the desktop keyring (Secret Service)",
+  keychain: "the macOS Keychain",
+  "credential-manager": "Windows Credential Manager",
+  keyutils: "the kernel keyring (until reboot)",
+  "encrypted-file": "the encrypted session file",
+};
+
 export function showHome(status, user) {
   state.status = status;
   show("home-screen");
   const entry = profileByName(status.profile);
   $("home-profile").textContent = entry ? `${status.profile} · ${entry.profile.base_url}` : status.profile;
   $("home-user").textContent = user && user.display ? user.display : status.user_id ? `User ${status.user_id}` : "Signed in";
+  $("session-store").textContent = STORE_NAMES[state.store] || state.store || "–";
   renderStatus();
   startTimer();
   $("request-path").focus();

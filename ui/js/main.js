@@ -64,6 +64,7 @@ async function init() {
     try {
       const start = await call("app_start");
       state.presets = start.presets || [];
+      state.store = start.store || "";
       applyProfiles(start.profiles);
       if (start.selected) state.selected = start.selected;
       if (start.status && start.status.signed_in) {

@@ -34,6 +34,15 @@ pub struct Cli {
     /// Use an ad-hoc profile for this server URL (simplejwt defaults), without saving it.
     #[arg(long, global = true, value_name = "URL")]
     pub server: Option<String>,
+    /// Where sessions are kept: auto (the OS keyring, else on Linux the kernel keyring),
+    /// secret-service / keychain / credential-manager, keyutils, or encrypted-file (a file
+    /// sealed with a passphrase: TESSERA_STORE_PASSPHRASE, --store-passphrase-stdin or a prompt).
+    #[arg(long, global = true, value_name = "STORE", env = "TESSERA_STORE")]
+    pub store: Option<String>,
+    /// With --store encrypted-file: read the passphrase from the first line of standard input
+    /// (before the password with --password-stdin).
+    #[arg(long, global = true)]
+    pub store_passphrase_stdin: bool,
     /// Print session events (refreshed, replayed after 401, ...) to stderr.
     #[arg(long, short, global = true)]
     pub verbose: bool,

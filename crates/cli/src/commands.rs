@@ -32,7 +32,8 @@ async fn dispatch(cli: &Cli, workspace: &Workspace) -> CliResult<u8> {
             let name = workspace.resolve(&context::launch(cli)?).await?;
             let status = workspace.status(&name).await?;
             let base = workspace.profile(&name).await?.base_url;
-            output::status(&status, base.as_str(), args.json);
+            let store = workspace.store_kind().name();
+            output::status(&status, base.as_str(), store, args.json);
             Ok(if status.signed_in {
                 exit::OK
             } else {

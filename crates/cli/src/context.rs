@@ -1,7 +1,9 @@
-//! The CLI's view of the engine: the [`Workspace`] on the app's data directory and keyring
-//! (so a sign-in in one is a sign-in in the other), the launch flags it resolves, and the
-//! `--verbose` printer of session events.
+//! The CLI's view of the engine: the [`Workspace`] on the app's data directory and store (so a
+//! sign-in in one is a sign-in in the other; `--store` / `TESSERA_STORE` picks the store where
+//! there is no OS keyring), the launch flags it resolves, and the `--verbose` printer of
+//! session events (and of the stores passed over).
 
+use tessera_session::store::StoreChoice;
 use tessera_session::workspace::EventNotice;
 use tessera_session::{paths, Launch, Workspace, WorkspaceConfig};
 use url::Url;
@@ -16,8 +18,20 @@ pub fn workspace(cli: &Cli) -> CliResult<Workspace> {
             "cannot find the data directory (HOME is not set): pass TESSERA_DATA_DIR",
         ));
     }
-    let mut config = WorkspaceConfig::system(cli.data_dir.clone(), paths::APP_IDENTIFIER)?;
+    let choice = StoreChoice::parse(cli.store.as_deref().unwrap_or("auto"))
+        .map_err(|e| CliError::usage(format!("--store: {e}")))?;
+    let mut passphrase = || crate::password::store_passphrase(cli.store_passphrase_stdin);
+    let mut config = WorkspaceConfig::system_with(
+        cli.data_dir.clone(),
+        paths::APP_IDENTIFIER,
+        choice,
+        &mut passphrase,
+    )?;
     if cli.verbose {
+        for why in &config.skipped_stores {
+            eprintln!("tessera: store skipped: {}", crate::output::shown(why));
+        }
+        eprintln!("tessera: sessions are kept in {}", config.store_kind.name());
         config = config.on_event(print_event);
     }
     Ok(Workspace::new(config))

@@ -181,7 +181,7 @@ pub fn relative(at: i64, now: i64) -> String {
     }
 }
 
-pub fn status(status: &SessionStatus, base_url: &str, json: bool) {
+pub fn status(status: &SessionStatus, base_url: &str, store: &str, json: bool) {
     let server_now = now_secs() + status.clock_offset_ms / 1000;
     let refresh_due = status.next_refresh_at.is_some_and(|at| at <= server_now);
     if json {
@@ -189,11 +189,13 @@ pub fn status(status: &SessionStatus, base_url: &str, json: bool) {
         if let serde_json::Value::Object(map) = &mut value {
             map.insert("base_url".into(), base_url.into());
             map.insert("refresh_due".into(), refresh_due.into());
+            map.insert("store".into(), store.into());
         }
         println!("{value}");
         return;
     }
     println!("profile   {} ({base_url})", status.profile);
+    println!("store     {store}");
     if !status.signed_in {
         println!(
             "signed in no{}",

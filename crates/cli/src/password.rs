@@ -29,6 +29,28 @@ pub fn read(from_stdin: bool) -> CliResult<Password> {
     Ok(password)
 }
 
+/// The encrypted-file store's passphrase: `--store-passphrase-stdin` (the first line of
+/// standard input), else `TESSERA_STORE_PASSPHRASE`, else a hidden prompt on a terminal.
+pub fn store_passphrase(from_stdin: bool) -> tessera_session::Result<Password> {
+    let given = if from_stdin {
+        stdin_line("the store passphrase").ok()
+    } else if std::env::var_os("TESSERA_STORE_PASSPHRASE").is_some() {
+        return tessera_session::workspace::passphrase_from_env();
+    } else if std::io::stdin().is_terminal() {
+        prompt(
+            "Passphrase of the encrypted session file: ",
+            "the store passphrase",
+        )
+        .ok()
+    } else {
+        None
+    };
+    match given {
+        Some(p) if !p.expose_secret().is_empty() => Ok(p),
+        _ => tessera_session::workspace::passphrase_from_env(),
+    }
+}
+
 /// The next line of standard input (its line ending dropped). Standard input is buffered once
 /// for the process, so a second call reads the second line.
 pub fn stdin_line(what: &str) -> CliResult<Password> {

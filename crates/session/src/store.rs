@@ -1,4 +1,6 @@
-//! Where secrets live: a small synchronous key/value trait, and the OS keyring behind it.
+//! Where secrets live: a small synchronous key/value trait, the OS keyring behind it, and the
+//! stores for machines without one (`store/keyutils.rs`, `store/encrypted_file.rs`), chosen by
+//! `store/chain.rs`.
 //!
 //! [`SecretStore`] is deliberately blocking and tiny (get/set/delete one string per account);
 //! the async, timeout-guarded, chunking layer on top is `vault.rs`. [`KeyringStore`] uses keyring
@@ -175,8 +177,14 @@ impl SecretStore for KeyringStore {
     }
 }
 
+mod chain;
 mod encrypted_file;
+#[cfg(target_os = "linux")]
+mod keyutils;
+pub use chain::{auto_order, choose_store, ChosenStore, StoreChoice, StoreKind, SEALED_FILE};
 pub use encrypted_file::EncryptedFileStore;
+#[cfg(target_os = "linux")]
+pub use keyutils::KeyutilsStore;
 
 #[cfg(any(test, feature = "test-util"))]
 mod fake;

@@ -27,8 +27,9 @@ use crate::events::SessionEvent;
 use crate::paths;
 use crate::profile::Profile;
 use crate::profiles_file::ProfilesFile;
+use crate::secret::Password;
 use crate::session::SessionOptions;
-use crate::store::{KeyringStore, SecretStore};
+use crate::store::{choose_store, SecretStore, StoreChoice, StoreKind};
 
 pub use console::{json_body, parse_method, typed_request, Sent};
 pub use launch::{Launch, Start};
@@ -44,8 +45,12 @@ pub type EventSink = Arc<dyn Fn(EventNotice<'_>) + Send + Sync>;
 pub struct WorkspaceConfig {
     /// Holds `profiles.json` and `locks/`.
     pub data_dir: PathBuf,
-    /// Where tokens are kept ([`KeyringStore`] in real use).
+    /// Where tokens are kept (the store [`choose_store`] picked, in real use).
     pub store: Arc<dyn SecretStore>,
+    /// Which store that is, and why the ones before it were passed over.
+    pub store_kind: StoreKind,
+    /// The stores passed over, each with its reason (for `--verbose`).
+    pub skipped_stores: Vec<String>,
     /// Tunables of every session opened.
     pub options: SessionOptions,
     /// The wall clock of every session opened.
@@ -63,6 +68,8 @@ impl WorkspaceConfig {
         Self {
             data_dir,
             store,
+            store_kind: StoreKind::Os,
+            skipped_stores: Vec::new(),
             options: SessionOptions::default(),
             clock: Arc::new(SystemClock),
             keep_fresh: false,
@@ -70,9 +77,23 @@ impl WorkspaceConfig {
         }
     }
 
-    /// The data directory and OS keyring the desktop app uses (`data_dir` overrides the
-    /// directory; `service` the keyring service).
+    /// The data directory and store the desktop app uses (`data_dir` overrides the directory;
+    /// `service` the keyring service): the store `$TESSERA_STORE` names, else the OS keyring
+    /// or (Linux, none reachable) the kernel keyring; the encrypted file's passphrase comes
+    /// from `$TESSERA_STORE_PASSPHRASE`.
     pub fn system(data_dir: Option<PathBuf>, service: &str) -> Result<Self> {
+        let mut passphrase = passphrase_from_env;
+        Self::system_with(data_dir, service, StoreChoice::from_env()?, &mut passphrase)
+    }
+
+    /// As [`WorkspaceConfig::system`] with the store `choice` and a `passphrase` source of the
+    /// shell's (the CLI prompts or reads stdin), asked only for the encrypted file.
+    pub fn system_with(
+        data_dir: Option<PathBuf>,
+        service: &str,
+        choice: StoreChoice,
+        passphrase: &mut dyn FnMut() -> Result<Password>,
+    ) -> Result<Self> {
         let data_dir = match data_dir {
             Some(dir) => dir,
             None => paths::default_data_dir().ok_or_else(|| Error::Io {
@@ -80,8 +101,11 @@ impl WorkspaceConfig {
                 detail: "HOME is not set; pass the data directory explicitly".into(),
             })?,
         };
-        let store: Arc<dyn SecretStore> = Arc::new(KeyringStore::new(service)?);
-        Ok(Self::new(data_dir, store))
+        let chosen = choose_store(choice, service, &data_dir, passphrase)?;
+        let mut config = Self::new(data_dir, chosen.store);
+        config.store_kind = chosen.kind;
+        config.skipped_stores = chosen.skipped;
+        Ok(config)
     }
 
     /// Turns background refresh of signed-in sessions on or off.
@@ -106,6 +130,16 @@ impl WorkspaceConfig {
     pub fn with_options(mut self, options: SessionOptions) -> Self {
         self.options = options;
         self
+    }
+}
+
+/// `$TESSERA_STORE_PASSPHRASE`, the encrypted file's passphrase where no prompt can ask.
+pub fn passphrase_from_env() -> Result<Password> {
+    match std::env::var("TESSERA_STORE_PASSPHRASE") {
+        Ok(text) if !text.is_empty() => Ok(Password::new(text)),
+        _ => Err(Error::KeyringUnavailable {
+            detail: "the encrypted-file store needs its passphrase: set TESSERA_STORE_PASSPHRASE (the CLI also asks on a terminal, or reads it with --store-passphrase-stdin)".into(),
+        }),
     }
 }
 
@@ -143,6 +177,16 @@ impl Workspace {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
+    }
+
+    /// Where this workspace keeps sessions (`status` shows it).
+    pub fn store_kind(&self) -> StoreKind {
+        self.config.store_kind
+    }
+
+    /// The stores passed over before it, each with why.
+    pub fn skipped_stores(&self) -> &[String] {
+        &self.config.skipped_stores
     }
 
     /// The profiles file shared by every shell.

@@ -1,0 +1,186 @@
+//! The Linux kernel keyring (keyutils): where sessions live on a machine without a Secret
+//! Service — a CI runner, a container, a server over SSH.
+//!
+//! Entries are `user` keys in the user's **persistent keyring** (`KEYCTL_GET_PERSISTENT`): one
+//! per user, shared by every process of that user whatever shell or login started it, kept
+//! while it is used (the kernel drops it after `/proc/sys/kernel/keys/persistent_keyring_expiry`
+//! seconds unused, three days by default) and never written to disk, so a session ends at
+//! reboot at the latest. Each process links the persistent keyring into its session keyring
+//! when it opens the store, which makes the keys its own ("possessed") to read and write.
+//! The crate keyring's `KeyutilsCredential` is not used: it adds keys to the session keyring
+//! first, which a process without a session keyring of its own (started by a CI agent or a
+//! container's init) cannot search — every call then answers "no entry".
+
+use linux_keyutils::{KeyError, KeyRing, KeyRingIdentifier};
+use zeroize::Zeroizing;
+
+use super::{SecretStore, StoreError};
+use crate::error::{Error, Result};
+
+/// A kernel `user` key holds at most 32767 bytes; the vault chunks below that.
+const MAX_KEY_BYTES: usize = 32_000;
+
+/// Sessions in the user's persistent kernel keyring, under descriptions `<service>:<account>`.
+pub struct KeyutilsStore {
+    service: String,
+    keyring: KeyRing,
+}
+
+impl std::fmt::Debug for KeyutilsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyutilsStore")
+            .field("service", &self.service)
+            .finish()
+    }
+}
+
+impl KeyutilsStore {
+    /// The persistent keyring of this user, linked into this process's session keyring.
+    /// `keyring_unavailable` where the kernel refuses (no keyutils, a seccomp profile that
+    /// blocks `keyctl`, a kernel without persistent keyrings).
+    pub fn new(service: &str) -> Result<Self> {
+        if service.trim().is_empty() {
+            return Err(Error::KeyringUnavailable {
+                detail: "the keyring service name is empty".into(),
+            });
+        }
+        let keyring = KeyRing::get_persistent(KeyRingIdentifier::Session).map_err(|e| {
+            Error::KeyringUnavailable {
+                detail: format!("the kernel keyring refused ({})", describe(e)),
+            }
+        })?;
+        Ok(Self {
+            service: service.to_owned(),
+            keyring,
+        })
+    }
+
+    fn description(&self, account: &str) -> String {
+        format!("{}:{account}", self.service)
+    }
+}
+
+fn describe(e: KeyError) -> String {
+    match e {
+        KeyError::AccessDenied => "access denied".into(),
+        KeyError::QuotaExceeded => "the user's key quota is full".into(),
+        KeyError::OperationNotSupported => "not supported by this kernel".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn unavailable(what: &str, e: KeyError) -> StoreError {
+    match e {
+        KeyError::QuotaExceeded => StoreError::TooLong(format!("{what}: {}", describe(e))),
+        e => StoreError::Unavailable(format!(
+            "the kernel keyring failed to {what} ({})",
+            describe(e)
+        )),
+    }
+}
+
+/// The answers keyutils gives for "no such key" (a key may be mid-invalidation).
+fn is_missing(e: &KeyError) -> bool {
+    matches!(
+        e,
+        KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired
+    )
+}
+
+impl SecretStore for KeyutilsStore {
+    fn get(&self, account: &str) -> std::result::Result<Option<Zeroizing<String>>, StoreError> {
+        let key = match self.keyring.search(&self.description(account)) {
+            Ok(key) => key,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(unavailable("search", e)),
+        };
+        let bytes = match key.read_to_vec() {
+            Ok(bytes) => Zeroizing::new(bytes),
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(unavailable("read a key", e)),
+        };
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| StoreError::Other("a kernel keyring entry is not UTF-8".into()))?;
+        Ok(Some(Zeroizing::new(text.to_owned())))
+    }
+
+    fn set(&self, account: &str, secret: &str) -> std::result::Result<(), StoreError> {
+        if secret.is_empty() {
+            return Err(StoreError::Other(
+                "an empty secret cannot be a kernel key".into(),
+            ));
+        }
+        if secret.len() > MAX_KEY_BYTES {
+            return Err(StoreError::TooLong(format!("{} bytes", secret.len())));
+        }
+        // `add_key` replaces the payload of an existing key of the same description atomically.
+        self.keyring
+            .add_key(&self.description(account), secret.as_bytes())
+            .map(|_| ())
+            .map_err(|e| unavailable("store a key", e))
+    }
+
+    fn delete(&self, account: &str) -> std::result::Result<(), StoreError> {
+        match self.keyring.search(&self.description(account)) {
+            Ok(key) => match key.invalidate() {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => Err(unavailable("delete a key", e)),
+            },
+            Err(e) if is_missing(&e) => Ok(()),
+            Err(e) => Err(unavailable("search", e)),
+        }
+    }
+
+    fn max_entry_chars(&self) -> usize {
+        // Characters, not bytes: a multi-byte secret stays within the key size.
+        MAX_KEY_BYTES / 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> KeyutilsStore {
+        let service = format!(
+            "dev.tessera.test-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        );
+        KeyutilsStore::new(&service).unwrap()
+    }
+
+    #[test]
+    fn keys_round_trip_and_are_shared_by_a_second_store() {
+        let a = store();
+        let b = KeyutilsStore::new(&a.service).unwrap();
+        assert_eq!(a.get("acct").unwrap(), None);
+        a.set("acct", "eyJ-first").unwrap();
+        assert_eq!(
+            b.get("acct").unwrap().as_deref().map(String::as_str),
+            Some("eyJ-first")
+        );
+        b.set("acct", "second").unwrap();
+        assert_eq!(
+            a.get("acct").unwrap().as_deref().map(String::as_str),
+            Some("second")
+        );
+        a.delete("acct").unwrap();
+        a.delete("acct").unwrap();
+        assert_eq!(b.get("acct").unwrap(), None);
+        assert!(format!("{a:?}").contains("dev.tessera.test"));
+    }
+
+    #[test]
+    fn oversized_and_empty_secrets_are_refused() {
+        let s = store();
+        assert!(matches!(
+            s.set("big", &"x".repeat(MAX_KEY_BYTES + 1)),
+            Err(StoreError::TooLong(_))
+        ));
+        assert!(s.set("empty", "").is_err());
+        s.set("near", &"y".repeat(s.max_entry_chars())).unwrap();
+        s.delete("near").unwrap();
+    }
+}
