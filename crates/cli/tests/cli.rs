@@ -26,6 +26,8 @@ struct Env {
     data: tempfile::TempDir,
     profile: String,
     outputs: Vec<String>,
+    /// Environment the CLI processes get on top (a CI job's: no D-Bus, its own HOME, ...).
+    vars: Vec<(String, Option<String>)>,
 }
 
 impl Env {
@@ -37,7 +39,14 @@ impl Env {
             data: tempfile::tempdir().unwrap(),
             profile: format!("{tag}-{}-{n}", std::process::id()),
             outputs: Vec::new(),
+            vars: Vec::new(),
         }
+    }
+
+    /// Sets (`Some`) or removes (`None`) an environment variable of every CLI process.
+    fn var(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        self.vars.push((name.to_owned(), value.map(str::to_owned)));
+        self
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -46,8 +55,16 @@ impl Env {
             .env("TESSERA_DATA_DIR", self.data.path())
             .env_remove("TESSERA_PASSWORD")
             .env_remove("TESSERA_PROFILE")
+            .env_remove("TESSERA_STORE")
+            .env_remove("TESSERA_STORE_PASSPHRASE")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        for (name, value) in &self.vars {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
         cmd
     }
 

@@ -5,6 +5,7 @@
 mod detect;
 mod second_factor;
 mod stacks;
+mod stores;
 
 use std::process::Output;
 

@@ -1,17 +1,21 @@
 //! The Linux kernel keyring (keyutils): where sessions live on a machine without a Secret
 //! Service — a CI runner, a container, a server over SSH.
 //!
-//! Entries are `user` keys in the user's **persistent keyring** (`KEYCTL_GET_PERSISTENT`): one
-//! per user, shared by every process of that user whatever shell or login started it, kept
-//! while it is used (the kernel drops it after `/proc/sys/kernel/keys/persistent_keyring_expiry`
-//! seconds unused, three days by default) and never written to disk, so a session ends at
-//! reboot at the latest. Each process links the persistent keyring into its session keyring
-//! when it opens the store, which makes the keys its own ("possessed") to read and write.
-//! The crate keyring's `KeyutilsCredential` is not used: it adds keys to the session keyring
-//! first, which a process without a session keyring of its own (started by a CI agent or a
-//! container's init) cannot search — every call then answers "no entry".
+//! Entries are `user` keys in the **user keyring** of the calling user (`@u`): one per user,
+//! shared by every process of that user whatever shell, login or CI step started it, never
+//! written to disk (a session ends at reboot at the latest). Each key is also linked into the
+//! user's **persistent keyring** where the kernel offers one, so that it outlives the last
+//! process of the user for `/proc/sys/kernel/keys/persistent_keyring_expiry` seconds (three
+//! days by default) — the SSH case. Keys are made readable and writable by their user, not
+//! only by a process that "possesses" them: possession depends on which session keyring a
+//! process was started in, and a CI agent, `dbus-run-session` or a container's init start
+//! processes in different ones (measured here: a key written by one process in the persistent
+//! keyring was "access denied" to the next one in about one run in three).
+//! The crate keyring's `KeyutilsCredential` is not used: it adds keys to the session keyring,
+//! which a process without a session keyring of its own cannot search — every call then
+//! answers "no entry".
 
-use linux_keyutils::{KeyError, KeyRing, KeyRingIdentifier};
+use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 use zeroize::Zeroizing;
 
 use super::{SecretStore, StoreError};
@@ -20,10 +24,12 @@ use crate::error::{Error, Result};
 /// A kernel `user` key holds at most 32767 bytes; the vault chunks below that.
 const MAX_KEY_BYTES: usize = 32_000;
 
-/// Sessions in the user's persistent kernel keyring, under descriptions `<service>:<account>`.
+/// Sessions in the user's kernel keyring, under descriptions `<service>:<account>`.
 pub struct KeyutilsStore {
     service: String,
     keyring: KeyRing,
+    /// The persistent keyring, where the kernel offers one: every key is linked there too.
+    persistent: Option<KeyRing>,
 }
 
 impl std::fmt::Debug for KeyutilsStore {
@@ -35,23 +41,24 @@ impl std::fmt::Debug for KeyutilsStore {
 }
 
 impl KeyutilsStore {
-    /// The persistent keyring of this user, linked into this process's session keyring.
-    /// `keyring_unavailable` where the kernel refuses (no keyutils, a seccomp profile that
-    /// blocks `keyctl`, a kernel without persistent keyrings).
+    /// The user keyring (and the persistent keyring, when there is one). `keyring_unavailable`
+    /// where the kernel refuses (no keyutils, a seccomp profile that blocks `keyctl`).
     pub fn new(service: &str) -> Result<Self> {
         if service.trim().is_empty() {
             return Err(Error::KeyringUnavailable {
                 detail: "the keyring service name is empty".into(),
             });
         }
-        let keyring = KeyRing::get_persistent(KeyRingIdentifier::Session).map_err(|e| {
+        let keyring = KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| {
             Error::KeyringUnavailable {
                 detail: format!("the kernel keyring refused ({})", describe(e)),
             }
         })?;
+        let persistent = KeyRing::get_persistent(KeyRingIdentifier::User).ok();
         Ok(Self {
             service: service.to_owned(),
             keyring,
+            persistent,
         })
     }
 
@@ -79,11 +86,18 @@ fn unavailable(what: &str, e: KeyError) -> StoreError {
     }
 }
 
-/// The answers keyutils gives for "no such key" (a key may be mid-invalidation).
+/// The answers keyutils gives for "no such key": a search that met a key being invalidated
+/// (a sign-out or rotation in another process), or a keyring in the tree it could not search,
+/// answers "access denied" instead of "no key" (keyring-rs found the same; observed here: a
+/// fresh process's first search in the persistent keyring). A store that is really refused
+/// fails at `set`, with its own error.
 fn is_missing(e: &KeyError) -> bool {
     matches!(
         e,
-        KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired
+        KeyError::KeyDoesNotExist
+            | KeyError::KeyRevoked
+            | KeyError::KeyExpired
+            | KeyError::AccessDenied
     )
 }
 
@@ -114,10 +128,21 @@ impl SecretStore for KeyutilsStore {
             return Err(StoreError::TooLong(format!("{} bytes", secret.len())));
         }
         // `add_key` replaces the payload of an existing key of the same description atomically.
-        self.keyring
+        let key = self
+            .keyring
             .add_key(&self.description(account), secret.as_bytes())
-            .map(|_| ())
-            .map_err(|e| unavailable("store a key", e))
+            .map_err(|e| unavailable("store a key", e))?;
+        let perms = KeyPermissionsBuilder::builder()
+            .posessor(Permission::ALL)
+            .user(Permission::ALL)
+            .build();
+        key.set_perms(perms)
+            .map_err(|e| unavailable("give a key to its user", e))?;
+        if let Some(persistent) = &self.persistent {
+            // Best effort: without it the key lives while the user has a process.
+            let _ = persistent.link_key(key);
+        }
+        Ok(())
     }
 
     fn delete(&self, account: &str) -> std::result::Result<(), StoreError> {
