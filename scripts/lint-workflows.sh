@@ -89,6 +89,9 @@ if install_linters; then
   # `run:` blocks here, and no unpinned pyflakes from PATH.
   "$venv/bin/actionlint" -shellcheck "$ROOT/$venv/bin/shellcheck" -pyflakes= "${workflows[@]}"
   log "${#workflows[@]} workflow file(s): no findings"
+  # The CI recipe the README documents (and the test command runs) is a script users copy.
+  "$venv/bin/shellcheck" "$ROOT"/examples/ci/*.sh
+  log "examples/ci: no shellcheck findings"
 else
   [ "${LINT_WORKFLOWS_STRICT:-0}" = 1 ] && die "actionlint could not be installed from $req (LINT_WORKFLOWS_STRICT=1)"
   warn "actionlint could not be installed from $req: FALLING BACK to a YAML syntax check only"

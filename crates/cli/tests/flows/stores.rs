@@ -209,3 +209,67 @@ async fn the_encrypted_file_is_used_only_when_asked_and_loses_nothing() {
     env.assert_no_token_anywhere();
     assert_no_token_under(home.path());
 }
+
+/// The README's CI recipe (`examples/ci/qa-session.sh`) as a job without a desktop runs it:
+/// one sign-in, parallel requests on the shared session, sign-out — in the kernel keyring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ci_recipe_runs_as_a_job_without_a_desktop() {
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let server = server().await;
+    let mut env = headless("ci-recipe", home.path());
+    let cli_dir = Path::new(super::super::CLI).parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        cli_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (user, password) = server.user().unwrap();
+    let script = tessera_testkit::workspace_root().join("examples/ci/qa-session.sh");
+    let mut job = tokio::process::Command::new("bash");
+    job.arg(&script)
+        .env("PATH", &path)
+        .env("TESSERA_DATA_DIR", env.data.path())
+        .env("TESSERA_URL", server.base_url().as_str())
+        .env("TESSERA_PROFILE", &env.profile)
+        .env("QA_USER", user)
+        .env("QA_PASSWORD", password)
+        .env("QA_PATHS", "/api/hello/ /api/me/ /api/hello/ /api/hello/")
+        .env("QA_OUT", out_dir.path())
+        .env("HOME", home.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .env_remove("TESSERA_STORE");
+    let out = job.output().await.unwrap();
+    env.record(&out);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.path().join("status.json")).unwrap())
+            .unwrap();
+    assert_eq!(status["store"], "keyutils", "{status}");
+    let hello = std::fs::read_to_string(out_dir.path().join("1.json")).unwrap();
+    assert!(hello.contains("Hello"), "{hello}");
+    assert_eq!(server.count("GET /api/hello/ 200").await.unwrap(), 3);
+    assert_eq!(server.count("GET /api/me/ 200").await.unwrap(), 1);
+    assert_eq!(
+        server.count("POST /api/token/ 200").await.unwrap(),
+        1,
+        "one sign-in"
+    );
+    assert_eq!(
+        server
+            .count("POST /api/token/blacklist/ 200")
+            .await
+            .unwrap(),
+        1,
+        "one sign-out"
+    );
+    env.assert_no_token_anywhere();
+    assert_no_token_under(home.path());
+    assert_no_token_under(out_dir.path());
+}
