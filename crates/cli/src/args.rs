@@ -17,7 +17,8 @@ Exit codes:
      server asks for a second-factor code (mfa_required), refused it (mfa_code_rejected) or
      the step waiting for it expired (mfa_expired)
   4  network or TLS failure (server down, timeout, untrusted certificate)
-  5  the OS keyring is unavailable (locked or no Secret Service)
+  5  no store can keep the session (locked keyring, no Secret Service and no kernel
+     keyring), or the encrypted session file's passphrase is wrong or the file was changed
   6  the server's answer could not be used (not what a simplejwt server sends, or a token
      that failed verification): check the profile's paths, field names and verifying key
 

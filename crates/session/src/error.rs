@@ -40,8 +40,10 @@ pub enum Error {
         /// Why, in words a user understands.
         reason: String,
     },
-    /// The OS keyring could not be used (locked, missing, not answering).
-    #[error("The system keyring is not available: {detail}. Unlock your keyring (on Linux, start a Secret Service such as gnome-keyring), then try again.")]
+    /// The session store could not be used: the OS keyring locked, missing or not answering, no
+    /// store at all on this machine, or the encrypted file's passphrase wrong or its content
+    /// changed. The detail says which, and what to do.
+    #[error("The session store is not available: {detail}.")]
     KeyringUnavailable {
         /// What the keyring said.
         detail: String,

@@ -144,7 +144,7 @@ pub fn check_persistent(builder: &CredentialBuilder) -> Result<()> {
 fn map_keyring_error(e: keyring::Error) -> StoreError {
     match e {
         keyring::Error::NoStorageAccess(inner) => StoreError::Unavailable(format!(
-            "no access to the keyring (locked, missing or denied: {inner})"
+            "no access to the keyring (locked, missing or denied: {inner}); unlock it, or start a Secret Service such as gnome-keyring"
         )),
         keyring::Error::PlatformFailure(inner) => {
             StoreError::Unavailable(format!("the keyring failed ({inner})"))

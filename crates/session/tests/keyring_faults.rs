@@ -239,7 +239,7 @@ fn assert_all_unavailable(stdout: &str, needle: &str) {
             .unwrap_or_else(|| panic!("no {step} step in: {stdout}"));
         assert!(
             line.starts_with(&format!(
-                "STEP {step} keyring_unavailable The system keyring is not available: "
+                "STEP {step} keyring_unavailable The session store is not available: "
             )),
             "{line}"
         );
