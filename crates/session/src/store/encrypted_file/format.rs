@@ -1,7 +1,6 @@
 //! The sealed file itself: its JSON header, the key derivation and the encryption (the format is
 //! described in the parent module). Nothing here touches the file system.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -9,9 +8,11 @@ use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, AeadInOut, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
+
+use super::plain::{self, Entries};
 
 /// The `format` field: what the file is.
 pub(super) const FORMAT: &str = "tessera-sealed-sessions";
@@ -27,6 +28,22 @@ const AEAD_NAME: &str = "xchacha20poly1305";
 pub(super) const DEFAULT_M_KIB: u32 = 19 * 1024;
 pub(super) const DEFAULT_T: u32 = 2;
 pub(super) const DEFAULT_P: u32 = 1;
+
+#[cfg(test)]
+thread_local! {
+    /// Unoptimised argon2 takes most of a second at the real costs: tests seal new files
+    /// cheaply unless they ask for the real costs (the costs of an existing file are its own).
+    pub(super) static NEW_FILE_COSTS: std::cell::Cell<(u32, u32, u32)> =
+        const { std::cell::Cell::new((64, 1, 1)) };
+}
+
+fn new_file_costs() -> (u32, u32, u32) {
+    #[cfg(test)]
+    return NEW_FILE_COSTS.with(|c| c.get());
+    #[cfg(not(test))]
+    (DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)
+}
+
 /// Costs accepted from a file: a damaged or hostile header must not make us allocate gigabytes
 /// or spin for minutes.
 const MAX_M_KIB: u32 = 1024 * 1024;
@@ -42,9 +59,6 @@ const TAG_LEN: usize = 16;
 /// HMAC-SHA256 labels deriving the two values from argon2id's output.
 const KEY_LABEL: &[u8] = b"tessera sealed sessions v1 encryption key";
 const CHECK_LABEL: &[u8] = b"tessera passphrase check";
-
-/// The secrets of the file: account -> secret.
-pub(super) type Entries = BTreeMap<String, Zeroizing<String>>;
 
 /// Why a file cannot be read (the parent module adds the path and what to do).
 #[derive(Debug)]
@@ -79,7 +93,11 @@ pub(super) struct Kdf {
 
 impl fmt::Debug for Kdf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "argon2id(m={} KiB, t={}, p={})", self.m_kib, self.t, self.p)
+        write!(
+            f,
+            "argon2id(m={} KiB, t={}, p={})",
+            self.m_kib, self.t, self.p
+        )
     }
 }
 
@@ -88,10 +106,11 @@ impl Kdf {
     pub(super) fn fresh() -> Result<Self, String> {
         let salt = <[u8; SALT_LEN]>::try_generate()
             .map_err(|e| format!("the system random generator failed: {e}"))?;
+        let (m_kib, t, p) = new_file_costs();
         Ok(Self {
-            m_kib: DEFAULT_M_KIB,
-            t: DEFAULT_T,
-            p: DEFAULT_P,
+            m_kib,
+            t,
+            p,
             salt: salt.to_vec(),
         })
     }
@@ -101,7 +120,8 @@ impl Kdf {
     pub(super) fn derive(&self, passphrase: &[u8]) -> Result<Keys, String> {
         let params = argon2::Params::new(self.m_kib, self.t, self.p, Some(32))
             .map_err(|e| format!("unusable key-derivation parameters ({e})"))?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut master = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into(passphrase, &self.salt, master.as_mut_slice())
@@ -248,7 +268,9 @@ impl Sealed {
             return Err(damaged("it names an unknown cipher"));
         }
         let (m_kib, t, p) = (file.kdf.m_kib, file.kdf.t, file.kdf.p);
-        if !(1..=MAX_P).contains(&p) || !(1..=MAX_T).contains(&t) || !(8 * p..=MAX_M_KIB).contains(&m_kib)
+        if !(1..=MAX_P).contains(&p)
+            || !(1..=MAX_T).contains(&t)
+            || !(8 * p..=MAX_M_KIB).contains(&m_kib)
         {
             return Err(damaged("its key-derivation costs are out of range"));
         }
@@ -299,31 +321,23 @@ impl Sealed {
             .map_err(Unreadable::Damaged)?
             .decrypt_in_place(&self.nonce, header.as_bytes(), &mut *plain)
             .map_err(|_| damaged("its ciphertext does not decrypt"))?;
-        let entries: BTreeMap<String, SecretValue> = serde_json::from_slice(&plain)
-            .map_err(|_| damaged("its decrypted content is not a map of entries"))?;
-        Ok(entries.into_iter().map(|(k, v)| (k, v.0)).collect())
+        plain::from_json(&plain)
+            .ok_or_else(|| damaged("its decrypted content is not a map of entries"))
     }
 }
 
 /// Seals `entries` with `keys` and a fresh random nonce: the bytes of a whole file.
 pub(super) fn seal(keys: &Keys, entries: &Entries) -> Result<Vec<u8>, String> {
-    let estimate = 2 + entries
-        .iter()
-        .map(|(k, v)| k.len() + v.len() + 8)
-        .sum::<usize>()
-        .saturating_mul(2);
-    let mut plain = SecretBuf(Zeroizing::new(Vec::with_capacity(estimate)));
-    serde_json::to_writer(&mut plain, &EntriesOut(entries))
-        .map_err(|e| format!("cannot serialise the entries ({e})"))?;
-    let nonce = XNonce::try_generate()
-        .map_err(|e| format!("the system random generator failed: {e}"))?;
+    let plain = plain::to_json(entries)?;
+    let nonce =
+        XNonce::try_generate().map_err(|e| format!("the system random generator failed: {e}"))?;
     let header = header_text(&keys.kdf, &keys.check, &nonce);
     let ciphertext = keys
         .cipher()?
         .encrypt(
             &nonce,
             Payload {
-                msg: plain.0.as_slice(),
+                msg: plain.as_slice(),
                 aad: header.as_bytes(),
             },
         )
@@ -347,59 +361,23 @@ pub(super) fn seal(keys: &Keys, entries: &Entries) -> Result<Vec<u8>, String> {
         header_sha256: B64.encode(header_digest(&header)),
         ciphertext: B64.encode(ciphertext),
     };
-    let mut bytes = serde_json::to_vec_pretty(&file)
-        .map_err(|e| format!("cannot serialise the file ({e})"))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(&file).map_err(|e| format!("cannot serialise the file ({e})"))?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
-/// A secret string read from the decrypted JSON, wrapped at once.
-struct SecretValue(Zeroizing<String>);
-
-impl<'de> Deserialize<'de> for SecretValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl serde::de::Visitor<'_> for Visit {
-            type Value = SecretValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a secret string")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<SecretValue, E> {
-                Ok(SecretValue(Zeroizing::new(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<SecretValue, E> {
-                Ok(SecretValue(Zeroizing::new(v)))
-            }
-        }
-        deserializer.deserialize_str(Visit)
-    }
-}
-
-struct EntriesOut<'a>(&'a Entries);
-
-impl Serialize for EntriesOut<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    }
-}
-
-/// A growing buffer whose every generation is wiped: a reallocation never leaves plaintext
-/// behind in freed memory.
-struct SecretBuf(Zeroizing<Vec<u8>>);
-
-impl std::io::Write for SecretBuf {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let needed = self.0.len() + data.len();
-        if needed > self.0.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(self.0.capacity() * 2)));
-            bigger.extend_from_slice(&self.0);
-            self.0 = bigger;
-        }
-        self.0.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Tests: recomputes `header_sha256` after an edit, as a deliberate tamperer would.
+#[cfg(test)]
+pub(super) fn redigest(file: &mut serde_json::Value) {
+    let num = |v: &serde_json::Value| v.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap();
+    let bytes = |v: &serde_json::Value| B64.decode(v.as_str().unwrap()).unwrap();
+    let kdf = Kdf {
+        m_kib: num(&file["kdf"]["m_kib"]),
+        t: num(&file["kdf"]["t"]),
+        p: num(&file["kdf"]["p"]),
+        salt: bytes(&file["kdf"]["salt"]),
+    };
+    let header = header_text(&kdf, &bytes(&file["check"]), &bytes(&file["aead"]["nonce"]));
+    file["header_sha256"] = B64.encode(header_digest(&header)).into();
 }
