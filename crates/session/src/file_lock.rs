@@ -73,17 +73,9 @@ impl Drop for FileLock {
     }
 }
 
-/// The directory a file lives in (`.` for a bare file name).
-pub(crate) fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// Opens (creating) the lock file: private directory, private file, tightened when looser.
 fn open_private(path: &Path) -> Result<File> {
-    let dir = parent_dir(path);
+    let dir = paths::parent_dir(path);
     paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
     let file = paths::private_file_options()
         .create(true)

@@ -10,8 +10,11 @@
 //! ([`create_private_dir`], [`private_file_options`]) and tightened when found looser
 //! ([`make_private`]) — a profile may hold a proxy password, and the lock and sign-out mark
 //! files tell who is signed in where. Elsewhere the platform's per-user data directory rules.
+//! Files written whole (`profiles.json`, the encrypted session file) are replaced atomically
+//! ([`write_private_atomically`]).
 
-use std::fs::OpenOptions;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The mode of the data directory and its subdirectories.
@@ -93,6 +96,50 @@ pub fn profiles_file(data_dir: &Path) -> PathBuf {
 /// The refresh lock directory in a data directory.
 pub fn lock_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("locks")
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Replaces `path` with `bytes` so that a reader sees the old file or the new one, never a
+/// part: a private temporary file beside it, fsynced, renamed over it, the directory synced
+/// (Unix; best effort). The directory is created private when missing.
+pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    create_private_dir(&dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let result = (|| {
+        // Created 0600, so the renamed file is private too.
+        let mut file = private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

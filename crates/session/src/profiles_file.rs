@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,8 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::file_lock::{parent_dir, FileLock};
+use crate::file_lock::FileLock;
 use crate::paths;
+use crate::paths::parent_dir;
 use crate::profile::Profile;
 
 /// The settings file's content.
@@ -169,32 +169,7 @@ fn lock_path(path: &Path) -> PathBuf {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
-    paths::create_private_dir(&dir).map_err(|e| Error::io(&dir, &e))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{:x}.tmp",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let result = (|| {
-        // Created 0600, so the renamed file is private too.
-        let mut f = paths::private_file_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, &e));
-    }
-    Ok(())
+    paths::write_private_atomically(path, bytes).map_err(|e| Error::io(path, &e))
 }
 
 #[cfg(test)]

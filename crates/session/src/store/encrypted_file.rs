@@ -45,7 +45,7 @@
 //! once more), with another passphrase it is reported. Errors and `Debug` never show a secret.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -54,7 +54,7 @@ use zeroize::Zeroizing;
 
 use super::{SecretStore, StoreError};
 use crate::error::{Error, Result};
-use crate::file_lock::{parent_dir, FileLock};
+use crate::file_lock::FileLock;
 use crate::paths;
 use crate::secret::Password;
 
@@ -183,7 +183,7 @@ impl EncryptedFileStore {
             return Ok(());
         }
         let bytes = format::seal(&keys, &entries).map_err(internal)?;
-        write_atomically(&self.file.path, &bytes).map_err(|e| {
+        paths::write_private_atomically(&self.file.path, &bytes).map_err(|e| {
             StoreError::Unavailable(format!("cannot write {}: {e}", self.file.path.display()))
         })
     }
@@ -312,38 +312,4 @@ impl SecretStore for EncryptedFileStore {
     fn max_entry_chars(&self) -> usize {
         MAX_ENTRY_CHARS
     }
-}
-
-/// Writes a private temporary file beside `path`, fsyncs it and renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    paths::create_private_dir(&dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{:x}.tmp",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let result = (|| {
-        let mut file = paths::private_file_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result?;
-    // The rename itself survives a crash once the directory is synced (Unix; best effort).
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
