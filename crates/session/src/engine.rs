@@ -19,6 +19,7 @@ use crate::clock::{unix_millis, Clock};
 use crate::cookies::CookieJar;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
+use crate::lock::SignoutMark;
 use crate::options::SessionOptions;
 use crate::profile::Profile;
 use crate::profiles_file::validate_profile_name;
@@ -122,6 +123,10 @@ pub(crate) struct State {
     pub learned_scheme: Option<String>,
     /// A sign-in waiting for its second factor (`second_factor.rs`).
     pub pending_second_factor: Option<OneTimeToken>,
+    /// The profile's sign-out mark as it was read before the tokens in use were read or
+    /// received: a different mark on disk means a sign-out ran since, here or in another
+    /// process (`elsewhere.rs`).
+    pub mark_seen: Option<SignoutMark>,
 }
 
 /// One profile's engine, shared (in an `Arc`) by every task of a process that uses the profile.
@@ -207,15 +212,26 @@ impl Engine {
 
     /// Makes `tokens` the current tokens unless a sign-out began since `epoch` was read
     /// (checked under the state lock, so no sign-out slips in between). Whether it did.
-    pub(crate) fn install_unless_signed_out(&self, tokens: LiveTokens, epoch: u64) -> bool {
+    pub(crate) fn install_unless_signed_out(
+        &self,
+        tokens: LiveTokens,
+        epoch: u64,
+        mark: SignoutMark,
+    ) -> bool {
         let mut state = self.write_state();
         if state.signout_epoch != epoch {
             return false;
         }
+        state.mark_seen = Some(mark);
         state.live = Some(tokens);
         state.ended = None;
         state.generation += 1;
         true
+    }
+
+    /// The profile's sign-out mark on disk now.
+    pub(crate) fn read_mark(&self) -> SignoutMark {
+        crate::lock::read_signout_mark(&self.lock_dir, &self.profile_name)
     }
 
     /// The `Authorization` scheme for new tokens: the one learnt from the server, else the
@@ -238,9 +254,10 @@ impl Engine {
         true
     }
 
-    /// Makes `tokens` the current tokens.
-    pub(crate) fn install(&self, tokens: LiveTokens) {
+    /// Makes `tokens` the current tokens; `mark` is the sign-out mark read before they were.
+    pub(crate) fn install(&self, tokens: LiveTokens, mark: SignoutMark) {
         let mut state = self.write_state();
+        state.mark_seen = Some(mark);
         state.live = Some(tokens);
         state.ended = None;
         state.generation += 1;

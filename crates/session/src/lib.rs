@@ -16,6 +16,7 @@ pub mod claims;
 pub mod clock;
 pub mod cookies;
 pub mod detect;
+mod elsewhere;
 mod engine;
 pub mod error;
 pub mod events;

@@ -165,7 +165,7 @@ async fn refresh_under_lock(engine: &Arc<Engine>, trigger: Trigger) -> Result<()
         if !engine.needs_refresh(&adopted) {
             tracing::debug!(profile = %engine.profile_name, "another process already refreshed; using its tokens");
             let expires = adopted.access_claims.exp;
-            if !engine.install_unless_signed_out(adopted, start.epoch) {
+            if !engine.install_unless_signed_out(adopted, start.epoch, start.mark.clone()) {
                 return Err(signed_out_meanwhile());
             }
             engine.emit(SessionEvent::Refreshed {

@@ -132,7 +132,7 @@ pub(crate) async fn accept_renewal(
             .await;
     }
     let expires = fresh.access_claims.exp;
-    if !engine.install_unless_signed_out(fresh, start.epoch) {
+    if !engine.install_unless_signed_out(fresh, start.epoch, start.mark.clone()) {
         return Err(signed_out_meanwhile());
     }
     engine.emit(SessionEvent::Refreshed {

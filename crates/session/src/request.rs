@@ -193,6 +193,7 @@ struct Credentials {
 
 /// Current token, refreshed first if due.
 async fn credentials(engine: &Arc<Engine>) -> Result<Credentials> {
+    crate::elsewhere::follow(engine).await?;
     let (creds, due, expired) = {
         let state = engine.read_state();
         let live = state

@@ -91,6 +91,7 @@ async fn accept_obtain_response(
 ) -> Result<SessionStatus> {
     let live = accept::accept_obtain(engine, response, sent_ms).await?;
     {
+        let mark = engine.read_mark();
         let _gate = engine.gate.lock().await;
         let held = Arc::new(
             lock::acquire(
@@ -108,7 +109,7 @@ async fn accept_obtain_response(
                 Some(&held),
             )
             .await?;
-        engine.install(live);
+        engine.install(live, mark);
     }
     Ok(engine.status())
 }
@@ -225,6 +226,9 @@ pub(crate) async fn register(
 /// (`status`): they never call the network and never change the keyring, whatever they find.
 pub(crate) async fn restore(engine: &Arc<Engine>, refresh_if_due: bool) -> Result<SessionStatus> {
     let read_only = !refresh_if_due;
+    // Read before the keyring: a sign-out that runs after it changes the mark, and the next
+    // request notices (`elsewhere.rs`).
+    let mark = engine.read_mark();
     let read = || async {
         if read_only {
             engine.vault.peek(&engine.profile_name).await
@@ -310,7 +314,7 @@ pub(crate) async fn restore(engine: &Arc<Engine>, refresh_if_due: bool) -> Resul
             )
             .await;
     }
-    engine.install(live);
+    engine.install(live, mark);
     engine.emit(SessionEvent::Restored {
         profile: engine.profile_name.clone(),
         user_id,

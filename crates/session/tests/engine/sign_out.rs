@@ -1,12 +1,12 @@
 //! Signing out: the refresh token is blacklisted, then the keyring entry deleted — even when
 //! the server cannot be reached — and a sign-out in another process ends this one's session at
-//! its next refresh. Against the reference backend.
+//! its next request (a sign-in there after it is adopted). Against the reference backend.
 
 use tessera_session::SessionEvent;
 
 use crate::common::backend::BackendHarness;
 use crate::common::events::drain;
-use crate::common::requests::{get_err, HELLO};
+use crate::common::requests::{get, get_err, HELLO};
 
 #[tokio::test]
 async fn logout_blacklists_then_deletes_even_offline() {
@@ -52,7 +52,7 @@ async fn logout_blacklists_then_deletes_even_offline() {
 }
 
 #[tokio::test]
-async fn a_logout_elsewhere_signs_this_process_out_at_its_next_refresh() {
+async fn a_logout_elsewhere_signs_this_process_out_before_its_next_refresh() {
     let h = BackendHarness::rust().await;
     let app = h.logged_in().await;
     let cli = h.session();
@@ -86,4 +86,48 @@ async fn a_logout_answer_without_a_body_is_not_reported_as_blacklisted() {
     // simplejwt's `{}` is a confirmation.
     let out = h.logged_in().await.logout().await.unwrap();
     assert!(out.server_revoked, "{out:?}");
+}
+
+/// A sign-out in another process ends this process's session at its next request, not at its
+/// next refresh: a long-running shell (the local proxy, the app) must not keep lending an access
+/// token for minutes after the user signed out.
+#[tokio::test]
+async fn a_logout_elsewhere_ends_this_process_at_its_next_request() {
+    let h = BackendHarness::rust().await;
+    let proxy = h.logged_in().await;
+    assert_eq!(get(&proxy, HELLO).await.status, 200);
+    let cli = h.session();
+    cli.restore().await.unwrap();
+    cli.logout().await.unwrap();
+    let mut events = proxy.subscribe();
+    let err = get_err(&proxy, HELLO).await;
+    assert_eq!(err.code(), "login_required");
+    assert!(err.to_string().contains("signed out"), "{err}");
+    assert_eq!(h.count("GET /api/hello/ 200").await, 1, "nothing was sent after the sign-out");
+    assert!(!proxy.status().signed_in);
+    assert!(drain(&mut events)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::SessionExpired { .. })));
+}
+
+/// After a sign-out and a new sign-in elsewhere, this process uses the new session (read from
+/// the keyring) instead of ending.
+#[tokio::test]
+async fn a_sign_in_elsewhere_after_a_logout_is_adopted_at_the_next_request() {
+    let h = BackendHarness::rust().await;
+    let proxy = h.logged_in().await;
+    let before = h.stored_refresh_token();
+    let cli = h.session();
+    cli.restore().await.unwrap();
+    cli.logout().await.unwrap();
+    let again = h.logged_in().await;
+    assert_ne!(h.stored_refresh_token(), before);
+    assert_eq!(get(&proxy, HELLO).await.status, 200);
+    assert!(proxy.status().signed_in);
+    drop(again);
+    // the adopted session is the stored one: its next refresh spends the new refresh token
+    h.advance(301).await;
+    assert_eq!(get(&proxy, HELLO).await.status, 200);
+    assert_eq!(h.count("POST /api/token/refresh/ 200").await, 1);
+    assert_eq!(h.count("POST /api/token/refresh/ 401").await, 0);
 }

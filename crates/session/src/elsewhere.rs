@@ -1,0 +1,83 @@
+//! A sign-out in another process (the app, a CLI, another proxy) noticed at this process's next
+//! request, not only at its next refresh: a long-running shell — the local proxy, the app —
+//! must not keep lending an access token for minutes after the user signed out.
+//!
+//! Every sign-out rewrites the profile's sign-out mark (`lock.rs`); the engine keeps the mark it
+//! read before the tokens in use were read or received (`State::mark_seen`). A request reads the
+//! mark (one small file) and, when it changed, re-reads the keyring before sending anything:
+//! nothing stored ends the session here too; a session stored since (signed in again) is
+//! adopted; a sign-out still waiting for the refresh lock ends it at once.
+
+use std::sync::Arc;
+
+use crate::accept;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::events::SessionEvent;
+
+/// The error a request gets once a sign-out elsewhere ended the session.
+fn signed_out_elsewhere() -> Error {
+    Error::LoginRequired {
+        reason: "signed out in another Tessera window or process".to_owned(),
+    }
+}
+
+/// Whether a sign-out ran since the tokens in use were read (cheap: one small file read).
+fn mark_changed(engine: &Engine) -> bool {
+    let seen = {
+        let state = engine.read_state();
+        if state.live.is_none() {
+            return false;
+        }
+        state.mark_seen.clone()
+    };
+    seen.is_some_and(|seen| seen != engine.read_mark())
+}
+
+/// Follows a sign-out (and a sign-in after it) that happened elsewhere since this process read
+/// its tokens. Returns an error only when the session ended or the keyring cannot be read.
+pub(crate) async fn follow(engine: &Arc<Engine>) -> Result<()> {
+    if !mark_changed(engine) {
+        return Ok(());
+    }
+    // One follower at a time (and never beside a refresh of this process); the others find the
+    // mark already followed.
+    let _gate = engine.gate.lock().await;
+    let mark = engine.read_mark();
+    let (ours, epoch) = {
+        let state = engine.read_state();
+        match &state.live {
+            Some(live) if state.mark_seen.as_ref() != Some(&mark) => {
+                (live.clone(), state.signout_epoch)
+            }
+            _ => return Ok(()),
+        }
+    };
+    if mark.is_waiting() {
+        tracing::info!(profile = %engine.profile_name, "a sign-out is under way elsewhere; this process stops using the session");
+        return Err(engine.expire(signed_out_elsewhere()));
+    }
+    let Some(stored) = engine.vault.load(&engine.profile_name).await? else {
+        tracing::info!(profile = %engine.profile_name, "signed out elsewhere; this process stops using the session");
+        return Err(engine.expire(signed_out_elsewhere()));
+    };
+    if engine.foreign_issuer(&stored).is_some() {
+        return Err(engine.expire(signed_out_elsewhere()));
+    }
+    if ours.same_tokens(&stored) {
+        // The sign-out did not remove them (its keyring delete failed): still the session.
+        engine.write_state().mark_seen = Some(mark);
+        return Ok(());
+    }
+    let adopted = accept::accept_stored(engine, stored).await?;
+    let user_id = adopted.access_claims.user_id.clone();
+    if !engine.install_unless_signed_out(adopted, epoch, mark) {
+        return Err(signed_out_elsewhere());
+    }
+    tracing::info!(profile = %engine.profile_name, "signed in again elsewhere; using that session");
+    engine.emit(SessionEvent::Restored {
+        profile: engine.profile_name.clone(),
+        user_id,
+    });
+    Ok(())
+}
