@@ -76,6 +76,18 @@ pub enum Command {
     Request(RequestArgs),
     /// Sign out: blacklist the refresh token (if configured) and clear the keyring.
     Logout,
+    /// Lend the session to other tools: a local authenticating proxy to the profile's server.
+    /// Its first line on stdout is `TESSERA_PROXY=http://127.0.0.1:PORT/CAPABILITY`; a request
+    /// to `$TESSERA_PROXY/api/items/` goes to `<base URL>/api/items/` with a fresh token (never
+    /// shown to the tool). Anything without the capability is refused (403), and so are the
+    /// token endpoints. Runs until Ctrl-C or SIGTERM; a sign-out (here, in the app, in another
+    /// CLI) ends what it lends.
+    Proxy(ProxyArgs),
+    /// Run a command with the session lent to it: a proxy on a free port for as long as the
+    /// command runs, its URL in the command's TESSERA_PROXY (no secret in its environment);
+    /// exits with the command's exit code. Example: tessera-cli exec -- sh -c 'curl -sf
+    /// "$TESSERA_PROXY/api/me/"'
+    Exec(ExecArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -280,6 +292,37 @@ pub struct StatusArgs {
 pub enum OutputFormat {
     Pretty,
     Raw,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Where to listen: 127.0.0.1:PORT or [::1]:PORT, loopback only (port 0: a free one).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    #[command(flatten)]
+    pub lending: LendingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub lending: LendingArgs,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LendingArgs {
+    /// Request bodies up to this many bytes are buffered, so a request refused with an expired
+    /// token is replayed after the refresh; larger bodies stream to the server once.
+    #[arg(long, value_name = "BYTES", default_value_t = tessera_proxy::DEFAULT_REPLAY_LIMIT)]
+    pub replay_limit: usize,
 }
 
 #[derive(Debug, Args)]

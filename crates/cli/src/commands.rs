@@ -2,13 +2,14 @@
 //! code. The workspace is closed after every command, so `--verbose` prints the last events.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use clap::CommandFactory;
 use tessera_session::Workspace;
 
 use crate::args::{Cli, Command, OutputFormat, RequestArgs};
 use crate::error::{exit, CliError, CliResult};
-use crate::{context, login, output, profiles, request};
+use crate::{context, lend, login, output, profiles, request};
 
 /// Runs the command line's subcommand.
 pub async fn run(cli: &Cli) -> CliResult<u8> {
@@ -17,13 +18,13 @@ pub async fn run(cli: &Cli) -> CliResult<u8> {
         clap_complete::generate(*shell, &mut command, "tessera-cli", &mut std::io::stdout());
         return Ok(exit::OK);
     }
-    let workspace = context::workspace(cli)?;
+    let workspace = Arc::new(context::workspace(cli)?);
     let result = dispatch(cli, &workspace).await;
     workspace.close().await;
     result
 }
 
-async fn dispatch(cli: &Cli, workspace: &Workspace) -> CliResult<u8> {
+async fn dispatch(cli: &Cli, workspace: &Arc<Workspace>) -> CliResult<u8> {
     match &cli.command {
         Command::Completions { .. } => Ok(exit::OK),
         Command::Profile(command) => profiles::run(workspace, command).await.map(|()| exit::OK),
@@ -46,6 +47,8 @@ async fn dispatch(cli: &Cli, workspace: &Workspace) -> CliResult<u8> {
             Ok(exit::OK)
         }
         Command::Request(args) => send(cli, workspace, args).await,
+        Command::Proxy(args) => lend::proxy(cli, workspace.clone(), args).await,
+        Command::Exec(args) => lend::exec(cli, workspace.clone(), args).await,
         Command::Logout => {
             let name = workspace.resolve(&context::launch(cli)?).await?;
             output::signed_out(&workspace.sign_out(&name).await?);

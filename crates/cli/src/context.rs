@@ -8,7 +8,7 @@ use tessera_session::workspace::EventNotice;
 use tessera_session::{paths, Launch, Workspace, WorkspaceConfig};
 use url::Url;
 
-use crate::args::Cli;
+use crate::args::{Cli, Command};
 use crate::error::{CliError, CliResult};
 
 /// The workspace a command runs in.
@@ -27,6 +27,10 @@ pub fn workspace(cli: &Cli) -> CliResult<Workspace> {
         choice,
         &mut passphrase,
     )?;
+    // A proxy runs for as long as the user wants: its session is kept fresh in the background
+    // (a rotated refresh token never ages out while it waits), as the app's is.
+    let lends = matches!(cli.command, Command::Proxy(_) | Command::Exec(_));
+    config = config.keep_fresh(lends);
     if cli.verbose {
         for why in &config.skipped_stores {
             eprintln!("tessera: store skipped: {}", crate::output::shown(why));

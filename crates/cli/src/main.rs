@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod context;
 mod error;
+mod lend;
 mod login;
 mod output;
 mod password;

@@ -7,6 +7,10 @@
 //! mark (one small file) and, when it changed, re-reads the keyring before sending anything:
 //! nothing stored ends the session here too; a session stored since (signed in again) is
 //! adopted; a sign-out still waiting for the refresh lock ends it at once.
+//!
+//! The other way round, a process whose session ended looks in the keyring again — at most
+//! once every [`LOOK_AGAIN_MS`] — when a request comes: a sign-in in the app or another CLI
+//! is picked up without restarting the proxy that lends the session.
 
 use std::sync::Arc;
 
@@ -21,6 +25,9 @@ fn signed_out_elsewhere() -> Error {
         reason: "signed out in another Tessera window or process".to_owned(),
     }
 }
+
+/// How often a signed-out process looks for a sign-in made elsewhere.
+pub(crate) const LOOK_AGAIN_MS: i64 = 1_000;
 
 /// Whether a sign-out ran since the tokens in use were read (cheap: one small file read).
 fn mark_changed(engine: &Engine) -> bool {
@@ -37,6 +44,9 @@ fn mark_changed(engine: &Engine) -> bool {
 /// Follows a sign-out (and a sign-in after it) that happened elsewhere since this process read
 /// its tokens. Returns an error only when the session ended or the keyring cannot be read.
 pub(crate) async fn follow(engine: &Arc<Engine>) -> Result<()> {
+    if engine.read_state().live.is_none() {
+        return look_for_sign_in(engine).await;
+    }
     if !mark_changed(engine) {
         return Ok(());
     }
@@ -59,7 +69,10 @@ pub(crate) async fn follow(engine: &Arc<Engine>) -> Result<()> {
     }
     let Some(stored) = engine.vault.load(&engine.profile_name).await? else {
         tracing::info!(profile = %engine.profile_name, "signed out elsewhere; this process stops using the session");
-        return Err(engine.expire(signed_out_elsewhere()));
+        let error = engine.expire(signed_out_elsewhere());
+        // The keyring was just read: the next look for a sign-in waits its turn.
+        engine.write_state().looked_for_sign_in_ms = Some(engine.now_ms());
+        return Err(error);
     };
     if engine.foreign_issuer(&stored).is_some() {
         return Err(engine.expire(signed_out_elsewhere()));
@@ -80,4 +93,39 @@ pub(crate) async fn follow(engine: &Arc<Engine>) -> Result<()> {
         user_id,
     });
     Ok(())
+}
+
+/// A signed-out process: a session stored since (a sign-in elsewhere) is restored, at most one
+/// look per [`LOOK_AGAIN_MS`]; without one, the request gets the reason the session ended.
+async fn look_for_sign_in(engine: &Arc<Engine>) -> Result<()> {
+    let now = engine.now_ms();
+    {
+        let mut state = engine.write_state();
+        if state.live.is_some() {
+            return Ok(());
+        }
+        let due = state
+            .looked_for_sign_in_ms
+            .is_none_or(|at| now.saturating_sub(at) >= LOOK_AGAIN_MS || now < at);
+        if !due {
+            return Ok(());
+        }
+        state.looked_for_sign_in_ms = Some(now);
+    }
+    let _gate = engine.gate.lock().await;
+    if engine.read_state().live.is_some() {
+        return Ok(());
+    }
+    // Lock-free and read-only: nothing stored leaves the state (and its reason) as it is.
+    match engine.vault.peek(&engine.profile_name).await {
+        Ok(Some(stored)) if engine.foreign_issuer(&stored).is_none() => {}
+        _ => return Ok(()),
+    }
+    drop(_gate);
+    tracing::info!(profile = %engine.profile_name, "signed in elsewhere; using that session");
+    match crate::signin::restore(engine, true).await {
+        Ok(_) => Ok(()),
+        // The stored session could not be used after all: the request says why.
+        Err(e) => Err(e),
+    }
 }

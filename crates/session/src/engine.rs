@@ -127,6 +127,8 @@ pub(crate) struct State {
     /// received: a different mark on disk means a sign-out ran since, here or in another
     /// process (`elsewhere.rs`).
     pub mark_seen: Option<SignoutMark>,
+    /// When a signed-out request last looked for a sign-in made elsewhere (`elsewhere.rs`).
+    pub looked_for_sign_in_ms: Option<i64>,
 }
 
 /// One profile's engine, shared (in an `Arc`) by every task of a process that uses the profile.

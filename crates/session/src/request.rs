@@ -8,7 +8,10 @@
 //! (`user_inactive`, `bad_authorization_header`, ...) and 403 are returned untouched — except
 //! the first 401 that ignored the token and names another scheme in `WWW-Authenticate` (the
 //! server's `AUTH_HEADER_TYPES` is `JWT`, the profile says `Bearer`): the request goes again,
-//! once, with that scheme, which this process then keeps using. A streaming body is sent once and never replayed. After a network error, idempotent methods
+//! once, with that scheme, which this process then keeps using. A streaming body is sent once and never replayed.
+//! An answer is read in full ([`ApiResponse`]) or, for the local proxy, handed back once its
+//! head arrived with the body to stream ([`StreamedResponse`]); a 401 is read either way, since
+//! the loop decides on its body. After a network error, idempotent methods
 //! are retried once; others never are (the server may have acted on them).
 
 use std::sync::Arc;
@@ -17,14 +20,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
+use crate::echo_mask::EchoMask;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
 use crate::refresh::{ensure_fresh, Trigger};
+pub use crate::response::ApiResponse;
+use crate::response::StreamedResponse;
 use crate::secret::AuthHeader;
 use crate::transport::HttpResponse;
 use crate::wire::{auth_scheme, parse_error_body};
@@ -34,6 +39,9 @@ enum Body {
     Buffered(Bytes),
     Streaming(Option<reqwest::Body>),
 }
+
+/// A request body sent as it is produced ([`ApiRequest::streaming_body`]).
+pub type StreamingBody = reqwest::Body;
 
 /// An authenticated API request.
 pub struct ApiRequest {
@@ -116,50 +124,6 @@ impl ApiRequest {
     }
 }
 
-/// A response to an [`ApiRequest`], read in full.
-#[derive(Debug, Clone)]
-pub struct ApiResponse {
-    /// Status code.
-    pub status: u16,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Bytes,
-    /// Final URL.
-    pub url: Url,
-    /// Whether the request was replayed after a 401 and a refresh.
-    pub replayed: bool,
-}
-
-impl ApiResponse {
-    /// 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The body as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::bad_response(format!("the response is not the expected JSON ({e})"))
-        })
-    }
-
-    /// The body as text (lossy UTF-8).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn from_http(response: HttpResponse, replayed: bool) -> Self {
-        Self {
-            status: response.status,
-            headers: response.headers,
-            body: response.body,
-            url: response.url,
-            replayed,
-        }
-    }
-}
-
 fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
@@ -235,7 +199,49 @@ async fn credentials(engine: &Arc<Engine>) -> Result<Credentials> {
     }
 }
 
-pub(crate) async fn execute(engine: &Arc<Engine>, mut request: ApiRequest) -> Result<ApiResponse> {
+/// An answer as the request loop leaves it: read (always for a 401, which the loop inspects;
+/// every answer of a buffered request) or with its body still to come (a streamed request).
+enum Answer {
+    Read(HttpResponse),
+    Open(reqwest::Response),
+}
+
+/// Sends `request` and reads the whole answer (under the size cap).
+pub(crate) async fn execute(engine: &Arc<Engine>, request: ApiRequest) -> Result<ApiResponse> {
+    let timeout = request.timeout;
+    let (answer, replayed, auth) = run(engine, request, false).await?;
+    let response = match answer {
+        Answer::Read(response) => response,
+        Answer::Open(open) => engine.transport.read_body(open, timeout).await?,
+    };
+    let mask = EchoMask::new(&auth);
+    Ok(ApiResponse::from_http(response, replayed, mask.as_ref()))
+}
+
+/// Sends `request` and hands the answer back as soon as its head arrived, the body to stream.
+pub(crate) async fn execute_streamed(
+    engine: &Arc<Engine>,
+    request: ApiRequest,
+) -> Result<StreamedResponse> {
+    let secs = request
+        .timeout
+        .map_or(engine.profile.request_timeout_secs, |t| t.as_secs().max(1));
+    let (answer, replayed, auth) = run(engine, request, true).await?;
+    let mask = EchoMask::new(&auth);
+    Ok(match answer {
+        Answer::Read(response) => StreamedResponse::read(response, replayed, mask),
+        Answer::Open(open) => StreamedResponse::open(open, replayed, secs, mask),
+    })
+}
+
+/// The request loop both modes share: fresh credentials, send, a scheme change and a
+/// refresh-and-replay when a 401 calls for them. Also returns the credentials the answer was
+/// sent with (their token is masked in the answer, `echo_mask.rs`).
+async fn run(
+    engine: &Arc<Engine>,
+    mut request: ApiRequest,
+    streamed: bool,
+) -> Result<(Answer, bool, AuthHeader)> {
     // The target is resolved once; its resolved URL is what is checked and sent. A token
     // endpoint is refused on the profile's origin; another origin is refused by `resolve`.
     let url = engine.transport.resolve(&request.target)?;
@@ -250,7 +256,10 @@ pub(crate) async fn execute(engine: &Arc<Engine>, mut request: ApiRequest) -> Re
         let creds = credentials(engine).await?;
         // Replaces the caller's `Authorization`, if any, and the previous attempt's.
         request.headers.insert(AUTHORIZATION, creds.auth.value()?);
-        let response = send_with_retry(engine, &mut request, &url).await?;
+        let response = match send_with_retry(engine, &mut request, &url, streamed).await? {
+            Answer::Read(response) => response,
+            open => return Ok((open, replayed, creds.auth)),
+        };
         if rescheme && !matches!(request.body, Body::Streaming(_)) {
             rescheme = false;
             if let Some(scheme) = scheme_the_server_wants(engine, &response) {
@@ -263,7 +272,7 @@ pub(crate) async fn execute(engine: &Arc<Engine>, mut request: ApiRequest) -> Re
         if !replayed && is_token_not_valid(&response) {
             if matches!(request.body, Body::Streaming(_)) {
                 tracing::debug!(profile = %engine.profile_name, "401 on a streaming body: not replayable");
-                return Ok(ApiResponse::from_http(response, false));
+                return Ok((Answer::Read(response), false, creds.auth));
             }
             tracing::debug!(profile = %engine.profile_name, method = %request.method, path = url.path(), "401 token_not_valid; refreshing and replaying once");
             ensure_fresh(
@@ -281,15 +290,18 @@ pub(crate) async fn execute(engine: &Arc<Engine>, mut request: ApiRequest) -> Re
             });
             continue;
         }
-        return Ok(ApiResponse::from_http(response, replayed));
+        return Ok((Answer::Read(response), replayed, creds.auth));
     }
 }
 
+/// Sends once (twice after a network error, for an idempotent method with a replayable body).
+/// A 401 is always read — the loop looks at its body; other answers are read unless `streamed`.
 async fn send_with_retry(
     engine: &Engine,
     request: &mut ApiRequest,
     url: &Url,
-) -> Result<HttpResponse> {
+    streamed: bool,
+) -> Result<Answer> {
     let retryable = is_idempotent(&request.method) && !matches!(request.body, Body::Streaming(_));
     let mut attempt = 0;
     loop {
@@ -302,16 +314,28 @@ async fn send_with_retry(
                     Error::internal("a streaming request body cannot be sent twice")
                 })?),
             };
-        let result = engine
+        let sent = engine
             .transport
-            .send_api(
+            .open_api(
                 request.method.clone(),
                 url.clone(),
                 request.headers.clone(),
                 body,
                 request.timeout,
+                streamed,
             )
             .await;
+        let result = match sent {
+            Ok(open) if streamed && open.status() != reqwest::StatusCode::UNAUTHORIZED => {
+                return Ok(Answer::Open(open));
+            }
+            Ok(open) => engine
+                .transport
+                .read_body(open, request.timeout)
+                .await
+                .map(Answer::Read),
+            Err(e) => Err(e),
+        };
         match result {
             Err(Error::Network { detail }) if retryable && attempt < 2 => {
                 tracing::debug!(profile = %engine.profile_name, %detail, "network error on an idempotent request; retrying once");

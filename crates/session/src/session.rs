@@ -19,7 +19,8 @@ use crate::events::SessionEvent;
 pub use crate::options::SessionOptions;
 use crate::profile::Profile;
 use crate::refresh::{self, Trigger};
-use crate::request::{self, ApiRequest, ApiResponse};
+use crate::request::{self, ApiRequest};
+use crate::response::{ApiResponse, StreamedResponse};
 use crate::secret::Password;
 use crate::signin::{self, Registration};
 use crate::signout::{self, LogoutOutcome};
@@ -164,6 +165,14 @@ impl Session {
     /// a 401 `token_not_valid`.
     pub async fn request(&self, request: ApiRequest) -> Result<ApiResponse> {
         request::execute(&self.engine, request).await
+    }
+
+    /// Sends an authenticated request like [`Session::request`] and returns as soon as the
+    /// answer's head arrived, its body to be streamed ([`StreamedResponse::into_stream`]): the
+    /// local proxy's path. The profile's timeout bounds the wait for the head and every pause
+    /// in the body; the whole body may take up to [`crate::transport::STREAMED_BODY_LIMIT`].
+    pub async fn request_streamed(&self, request: ApiRequest) -> Result<StreamedResponse> {
+        request::execute_streamed(&self.engine, request).await
     }
 
     /// Refreshes now (single-flight, cross-process locked), whatever the expiry.

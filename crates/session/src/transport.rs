@@ -29,6 +29,8 @@ mod send;
 mod tests;
 
 pub use routing::routed_path;
+pub(crate) use send::map_reqwest_error;
+pub use send::STREAMED_BODY_LIMIT;
 
 /// A fully read HTTP response.
 #[derive(Debug, Clone)]
@@ -75,9 +77,10 @@ impl Transport {
         Ok(url)
     }
 
-    /// A request target: a path under the base URL, or an absolute URL on the same origin.
+    /// A request target: a path under the base URL, or an absolute URL on the same origin. A
+    /// target that starts with `/` is always a path (its query may hold a URL).
     pub fn resolve(&self, target: &str) -> Result<Url> {
-        if target.contains("://") {
+        if !target.starts_with('/') && target.contains("://") {
             let url = Url::parse(target).map_err(|e| Error::InvalidProfile {
                 detail: format!("{target:?} is not a URL ({e})"),
             })?;

@@ -28,6 +28,7 @@ struct FakeInner {
     failures: VecDeque<(FakeOp, StoreError)>,
     hang: Option<Duration>,
     writes: u64,
+    reads: u64,
 }
 
 /// An in-memory store for tests: a per-entry size limit (like Windows' 2560-byte limit), queued
@@ -55,6 +56,11 @@ impl FakeStore {
             max_chars,
             inner: Mutex::new(FakeInner::default()),
         }
+    }
+
+    /// How many `get`s were attempted.
+    pub fn reads(&self) -> u64 {
+        self.lock().reads
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FakeInner> {
@@ -100,6 +106,7 @@ impl FakeStore {
 
 impl SecretStore for FakeStore {
     fn get(&self, account: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
+        self.lock().reads += 1;
         self.before(FakeOp::Get)?;
         Ok(self
             .lock()

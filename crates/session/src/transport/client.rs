@@ -104,6 +104,7 @@ impl Transport {
                 .redirect(policy)
                 .connect_timeout(Duration::from_secs(profile.connect_timeout_secs))
                 .timeout(Duration::from_secs(profile.request_timeout_secs))
+                .read_timeout(Duration::from_secs(profile.request_timeout_secs))
                 // A burst of requests must not leave hundreds of idle connections open (small
                 // servers stop accepting new ones at their connection limit).
                 .pool_max_idle_per_host(16)

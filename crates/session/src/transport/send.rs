@@ -11,6 +11,10 @@ use reqwest::Method;
 use url::Url;
 
 use super::{HttpResponse, Transport};
+
+/// The longest a streamed answer's body may take in all (a large download through the local
+/// proxy); each read still waits at most the profile's timeout.
+pub const STREAMED_BODY_LIMIT: Duration = Duration::from_secs(60 * 60);
 use crate::error::{Error, Result};
 use crate::profile::check_transport_security;
 
@@ -75,7 +79,7 @@ impl Transport {
         self.send(request, None).await
     }
 
-    /// Sends an API request (same-origin redirects only).
+    /// Sends an API request (same-origin redirects only) and reads its answer under the cap.
     pub async fn send_api(
         &self,
         method: Method,
@@ -84,11 +88,55 @@ impl Transport {
         body: Option<reqwest::Body>,
         timeout: Option<Duration>,
     ) -> Result<HttpResponse> {
+        let response = self
+            .open_api(method, url, headers, body, timeout, false)
+            .await?;
+        self.read_body(response, timeout).await
+    }
+
+    /// Sends an API request (same-origin redirects only) and returns the answer with its body
+    /// unread. `streamed`: the body will be streamed to someone (the local proxy), so the
+    /// timeout (the caller's or the profile's) bounds the wait for the answer's head only, and
+    /// the body may take up to [`STREAMED_BODY_LIMIT`] — with no pause longer than the
+    /// profile's timeout between two reads (the client's read timeout).
+    pub(crate) async fn open_api(
+        &self,
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Option<reqwest::Body>,
+        timeout: Option<Duration>,
+        streamed: bool,
+    ) -> Result<reqwest::Response> {
         let mut request = self.api.request(method, url).headers(headers);
         if let Some(body) = body {
             request = request.body(body);
         }
-        self.send(request, timeout).await
+        let secs = timeout.map_or(self.profile.request_timeout_secs, |t| t.as_secs().max(1));
+        if !streamed {
+            if let Some(t) = timeout {
+                request = request.timeout(t);
+            }
+            return request
+                .send()
+                .await
+                .map_err(|e| map_reqwest_error(&e, secs));
+        }
+        let head_wait = timeout.unwrap_or(Duration::from_secs(secs));
+        match tokio::time::timeout(head_wait, request.timeout(STREAMED_BODY_LIMIT).send()).await {
+            Ok(sent) => sent.map_err(|e| map_reqwest_error(&e, secs)),
+            Err(_) => Err(Error::Timeout { secs }),
+        }
+    }
+
+    /// Reads an answer's body under the size cap.
+    pub(crate) async fn read_body(
+        &self,
+        response: reqwest::Response,
+        timeout: Option<Duration>,
+    ) -> Result<HttpResponse> {
+        let secs = timeout.map_or(self.profile.request_timeout_secs, |t| t.as_secs().max(1));
+        self.read(response, secs).await
     }
 
     /// Sends with the given total timeout (else the profile's) and reads the capped body.

@@ -168,3 +168,20 @@ async fn a_refused_connection_is_a_network_error() {
         .unwrap_err();
     assert_eq!(err.code(), "network", "{err}");
 }
+
+/// A path whose query (or later path) holds a URL is a path, not an absolute target: the proxy
+/// and `tessera-cli request` pass `/api/login-redirect/?next=https://…` as they got it.
+#[test]
+fn a_path_with_a_url_in_its_query_is_a_path() {
+    let t = transport("https://api.example.com/v1/");
+    assert_eq!(
+        t.resolve("/api/go/?next=https://evil.example.com/x")
+            .unwrap()
+            .as_str(),
+        "https://api.example.com/v1/api/go/?next=https://evil.example.com/x"
+    );
+    assert_eq!(
+        t.resolve("/api/http://evil.example.com/").unwrap().as_str(),
+        "https://api.example.com/v1/api/http://evil.example.com/"
+    );
+}

@@ -7,10 +7,11 @@
 //! the submodules: [`profiles`] (create, rename, edit, remove, the default profile),
 //! [`launch`] (`--profile`, `--server`, the profile used last), [`sessions`] (the cache of open
 //! sessions, restore before first use, background refresh), [`console`] (requests a user types),
-//! [`whoami`] (who is signed in).
+//! `lending` (requests other tools send through the local proxy), [`whoami`] (who is signed in).
 
 pub mod console;
 pub mod launch;
+mod lending;
 pub mod profiles;
 mod pump;
 pub mod sessions;

@@ -103,7 +103,11 @@ async fn a_logout_elsewhere_ends_this_process_at_its_next_request() {
     let err = get_err(&proxy, HELLO).await;
     assert_eq!(err.code(), "login_required");
     assert!(err.to_string().contains("signed out"), "{err}");
-    assert_eq!(h.count("GET /api/hello/ 200").await, 1, "nothing was sent after the sign-out");
+    assert_eq!(
+        h.count("GET /api/hello/ 200").await,
+        1,
+        "nothing was sent after the sign-out"
+    );
     assert!(!proxy.status().signed_in);
     assert!(drain(&mut events)
         .iter()
@@ -130,4 +134,25 @@ async fn a_sign_in_elsewhere_after_a_logout_is_adopted_at_the_next_request() {
     assert_eq!(get(&proxy, HELLO).await.status, 200);
     assert_eq!(h.count("POST /api/token/refresh/ 200").await, 1);
     assert_eq!(h.count("POST /api/token/refresh/ 401").await, 0);
+}
+
+/// A process whose session ended elsewhere picks up a sign-in made elsewhere at its next
+/// request (the local proxy keeps lending after the user signs in again in the app); while
+/// nothing is stored it keeps the reason, and it looks in the keyring at most once a second.
+#[tokio::test]
+async fn a_signed_out_process_picks_up_a_sign_in_made_elsewhere() {
+    let h = BackendHarness::rust().await;
+    let proxy = h.logged_in().await;
+    let cli = h.session();
+    cli.restore().await.unwrap();
+    cli.logout().await.unwrap();
+    assert_eq!(get_err(&proxy, HELLO).await.code(), "login_required");
+    let reads = h.store.reads();
+    let err = get_err(&proxy, HELLO).await;
+    assert!(err.to_string().contains("signed out"), "{err}");
+    assert_eq!(h.store.reads(), reads, "no second look within a second");
+    let _again = h.logged_in().await;
+    h.advance(1).await;
+    assert_eq!(get(&proxy, HELLO).await.status, 200);
+    assert!(proxy.status().signed_in);
 }
