@@ -20,6 +20,9 @@ urlpatterns = [
     path("api/me/", views.MeView.as_view(), name="me"),
     path("api/echo/", views.EchoView.as_view(), name="echo"),
     path("api/register/", views.RegisterView.as_view(), name="register"),
+    path("api/download/", views.DownloadView.as_view(), name="download"),
+    path("api/upload/", views.UploadView.as_view(), name="upload"),
+    path("api/echo-headers/", views.EchoHeadersView.as_view(), name="echo_headers"),
 ]
 
 if settings.TEST_CONTROLS:

@@ -1,6 +1,10 @@
-"""The protected demo endpoints and registration, the same as the Rust reference backend."""
+"""The protected demo endpoints and registration, the same as the Rust reference backend, and
+the endpoints the local proxy's tests need (a large download, an upload, a header echo)."""
+
+import hashlib
 
 from django.contrib.auth import get_user_model
+from django.http import StreamingHttpResponse
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
@@ -53,3 +57,54 @@ class RegisterView(generics.CreateAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     serializer_class = RegisterSerializer
+
+
+# The local proxy's tests (crates/cli/tests/flows/proxy.rs): bodies larger than any buffer,
+# both ways, and a view that echoes the request's headers as debug views and httpbin do.
+
+_BLOCK = bytes(range(256)) * 256  # 64 KiB; byte i of a download is i % 256
+_MAX_DOWNLOAD = 64 * 1024 * 1024
+
+
+class DownloadView(APIView):
+    """GET ?bytes=N: N bytes (at most 64 MiB), byte i being i % 256, streamed in 64 KiB chunks
+    with a Content-Length."""
+
+    def get(self, request):
+        try:
+            size = max(0, min(int(request.query_params.get("bytes", "0")), _MAX_DOWNLOAD))
+        except ValueError:
+            return Response({"bytes": "A whole number."}, status=400)
+
+        def chunks():
+            left = size
+            while left > 0:
+                piece = _BLOCK[: min(left, len(_BLOCK))]
+                left -= len(piece)
+                yield piece
+
+        response = StreamingHttpResponse(chunks(), content_type="application/octet-stream")
+        response["Content-Length"] = str(size)
+        return response
+
+
+class UploadView(APIView):
+    """POST any body: its length and SHA-256, read in chunks (no size limit)."""
+
+    def post(self, request):
+        digest = hashlib.sha256()
+        total = 0
+        while True:
+            chunk = request._request.read(65536)
+            if not chunk:
+                break
+            digest.update(chunk)
+            total += len(chunk)
+        return Response({"bytes": total, "sha256": digest.hexdigest(), "user": request.user.username})
+
+
+class EchoHeadersView(APIView):
+    """GET: the request's headers as the server received them, Authorization included."""
+
+    def get(self, request):
+        return Response({"headers": dict(request.headers)})

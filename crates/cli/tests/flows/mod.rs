@@ -1,8 +1,9 @@
-//! `profile add/edit --detect` and two-step sign-in (`login --otp`, `--otp-stdin`), run as a QA
-//! engineer runs them. Against the Django + simplejwt test server and the Rust reference
+//! `profile add/edit --detect`, two-step sign-in (`login --otp`, `--otp-stdin`), the stores, and
+//! the session lent to other tools (`proxy`, `exec`), run as a QA engineer runs them. Against the Django + simplejwt test server and the Rust reference
 //! backend, and, for a server that asks for a second factor, a scripted one (`super::scripted_server`).
 
 mod detect;
+mod proxy;
 mod second_factor;
 mod stacks;
 mod stores;
