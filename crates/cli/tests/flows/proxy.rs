@@ -245,11 +245,33 @@ async fn real_clients_use_the_session_through_the_proxy_without_seeing_a_token()
     }
     assert_eq!(counted(&server, "POST /api/token/").await, token_calls);
 
-    // A server that echoes the request's headers shows the tool no token
-    let out = curl(&mut env, &[&format!("{url}/api/echo-headers/")]).await;
+    // A server that echoes the request's headers shows the tool no token; the tool's own
+    // Authorization and hop-by-hop headers stay behind, its other headers go through
+    let out = curl(
+        &mut env,
+        &[
+            "-H",
+            "Authorization: Basic Zm9vOmJhcg==",
+            "-H",
+            "Connection: keep-alive, X-Hop",
+            "-H",
+            "X-Hop: 1",
+            "-H",
+            "X-Keep: yes",
+            &format!("{url}/api/echo-headers/"),
+        ],
+    )
+    .await;
     let echoed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let authorization = echoed["headers"]["Authorization"].as_str().unwrap();
+    let seen = &echoed["headers"];
+    let authorization = seen["Authorization"].as_str().unwrap();
     assert!(authorization.starts_with("Bearer ***"), "{authorization}");
+    assert!(authorization
+        .trim_start_matches("Bearer ")
+        .chars()
+        .all(|c| c == '*'));
+    assert_eq!(seen["X-Keep"], "yes", "{seen}");
+    assert!(seen.get("X-Hop").is_none(), "{seen}");
 
     // 50 concurrent requests after expiry: exactly one refresh, every one answered 200. The
     // proxy keeps its session fresh in the background (as the app does), so the token is made
@@ -264,6 +286,31 @@ async fn real_clients_use_the_session_through_the_proxy_without_seeing_a_token()
     assert_eq!(many["tokens_seen"], 0);
     assert_eq!(server.count(REFRESH_OK).await.unwrap(), refreshes + 1);
     assert_eq!(counted(&server, "POST /api/token/refresh/ 401").await, 0);
+
+    // Expired again: a POST with a JSON body (buffered) is replayed after the refresh; an upload
+    // above the replay limit is sent once, and the server's 401 comes back as it is
+    server.shift_clock(2 * LIFETIME as i64).await.unwrap();
+    let posted = python(
+        &mut env,
+        &url,
+        &["post", "/api/echo/", r#"{"after":"expiry"}"#],
+    )
+    .await;
+    assert_eq!(posted["status"], 200, "{posted}");
+    assert_eq!(posted["body"]["echo"]["after"], "expiry");
+    assert_eq!(server.count(REFRESH_OK).await.unwrap(), refreshes + 2);
+    server.shift_clock(2 * LIFETIME as i64).await.unwrap();
+    let up = python(
+        &mut env,
+        &url,
+        &["upload", "/api/upload/", &five_mb.to_string()],
+    )
+    .await;
+    assert_eq!(up["status"], 401, "{up}");
+    assert_eq!(up["body"]["code"], "token_not_valid", "{up}");
+    // ... and the next request refreshes as usual
+    let out = curl(&mut env, &["-f", &format!("{url}/api/hello/")]).await;
+    assert_success(&out);
 
     // Signed out in another process: the proxy answers 401 with what to do, sends nothing
     let p = env.profile.clone();
