@@ -2,7 +2,7 @@
 //! ones it names, `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`,
 //! `Proxy-Authorization`, `Proxy-Authenticate`) stay on their hop, both ways. On the way out,
 //! the tool's `Host` (the engine sends the server's), `Authorization` (the engine's replaces
-//! it) and `Content-Length` of a buffered body (recomputed) are dropped too; everything else
+//! it), `Expect` (the proxy answered it) and `Content-Length` of a buffered body (recomputed) are dropped too; everything else
 //! — cookies, `Accept-Encoding`, custom headers — passes as the tool sent it, and the server's
 //! answer comes back with its own headers.
 
@@ -34,10 +34,11 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// The tool's headers as they go to the server. `buffered`: the body was read whole, so its
-/// length is the engine's to set.
+/// length is the engine's to set. `Expect: 100-continue` was answered on the tool's hop.
 pub(crate) fn outgoing(mut headers: HeaderMap, buffered: bool) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
+    headers.remove(header::EXPECT);
     headers.remove(header::AUTHORIZATION);
     if buffered {
         headers.remove(header::CONTENT_LENGTH);
@@ -73,6 +74,7 @@ mod tests {
             ("cookie", "a=b"),
             ("x-request-id", "42"),
             ("accept-encoding", "gzip"),
+            ("expect", "100-continue"),
         ] {
             h.append(
                 HeaderName::from_static(name),

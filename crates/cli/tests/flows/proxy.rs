@@ -197,6 +197,45 @@ async fn real_clients_use_the_session_through_the_proxy_without_seeing_a_token()
     assert_eq!(up["status"], 200, "{up}");
     assert_eq!(up["body"]["bytes"], five_mb);
     assert_eq!(up["body"]["sha256"], up["sent_sha256"]);
+    let upload = env.data.path().join("upload.bin");
+    std::fs::write(
+        &upload,
+        (0..five_mb).map(|i| (i % 256) as u8).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let out = curl(
+        &mut env,
+        &[
+            "-f",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", upload.display()),
+            &format!("{url}/api/upload/"),
+        ],
+    )
+    .await;
+    assert_success(&out);
+    let uploaded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(uploaded["bytes"], five_mb);
+    assert_eq!(uploaded["sha256"], pattern_sha256_hex(five_mb));
+    std::fs::remove_file(&upload).unwrap();
+
+    // HTTP/1.1 keep-alive: curl sends two requests over one connection
+    let out = curl(
+        &mut env,
+        &[
+            "-v",
+            &format!("{url}/api/hello/"),
+            &format!("{url}/api/me/"),
+        ],
+    )
+    .await;
+    let shown = text(&out);
+    assert!(
+        shown.contains("Re-using existing connection") || shown.contains("Reusing existing"),
+        "{shown}"
+    );
 
     // Without the capability (none, a wrong one, a prefix of it): 403, nothing reaches the server
     let hellos = counted(&server, "GET /api/hello/").await;
