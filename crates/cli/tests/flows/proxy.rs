@@ -506,3 +506,67 @@ async fn the_proxy_refuses_what_it_must_not_lend() {
     }
     env.assert_no_token_anywhere();
 }
+
+/// Two proxies (two processes) and a CLI request on one profile, the token expired on the
+/// server: 2 × 25 concurrent Python requests and the CLI's → one refresh between them all.
+#[tokio::test]
+async fn two_proxies_and_the_cli_share_one_refresh() {
+    let server = TestServer::start(
+        BackendKind::Rust,
+        ServerOptions {
+            access_lifetime_secs: LIFETIME,
+            ..options()
+        },
+    )
+    .await
+    .unwrap();
+    let mut env = Env::new("proxies");
+    env.add_profile(&server).await;
+    env.login(&server).await;
+    let mut first = start_proxy(&env, &[]).await;
+    let mut second = start_proxy(&env, &[]).await;
+    assert_ne!(first.url, second.url, "each proxy has its own capability");
+    let before = server.count(REFRESH_OK).await.unwrap();
+    server.shift_clock(2 * LIFETIME as i64).await.unwrap();
+    let p = env.profile.clone();
+    let cli = env.command(&["--profile", &p, "request", "GET", "/api/hello/"]);
+    let (a, b, c) = tokio::join!(
+        python_quiet(&first.url, &["concurrent", "25", "/api/hello/"]),
+        python_quiet(&second.url, &["concurrent", "25", "/api/hello/"]),
+        async move {
+            let mut cli = cli;
+            cli.output().await.unwrap()
+        }
+    );
+    for many in [&a, &b] {
+        let statuses = many["statuses"].as_array().unwrap();
+        assert!(statuses.iter().all(|s| s == 200), "{many}");
+    }
+    assert_success(&c);
+    assert_eq!(server.count(REFRESH_OK).await.unwrap(), before + 1);
+    assert_eq!(
+        server.count("POST /api/token/refresh/ 401").await.unwrap(),
+        0
+    );
+    for proxy in [&mut first, &mut second] {
+        proxy.child.start_kill().unwrap();
+        proxy.child.wait().await.unwrap();
+    }
+    env.record(&c);
+    env.assert_no_token_anywhere();
+}
+
+/// [`python`] without recording (for use inside `join!`).
+async fn python_quiet(url: &str, args: &[&str]) -> serde_json::Value {
+    let script = workspace_root().join("tests/clients/through_proxy.py");
+    let out = tokio::process::Command::new(django_python().unwrap())
+        .arg(script)
+        .args(args)
+        .env("TESSERA_PROXY", url)
+        .output()
+        .await
+        .unwrap();
+    assert_success(&out);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("eyJ"));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
