@@ -3,13 +3,15 @@
 # everything in release mode. Results: artifacts/bench/summary.md (+ JSON with every sample);
 # what the figures mean and the last measured ones: docs/BENCHMARKS.md.
 #
-#   bash scripts/bench.sh              # full run (~6 min of measuring after the builds)
+#   bash scripts/bench.sh              # full run (~8 min of measuring after the builds)
 #   BENCH_QUICK=1 bash scripts/bench.sh  # few rounds, to check that everything works
 #
 # 1. engine: Session::request vs bare reqwest; 1000 concurrent requests on an expired token
 # 2. cli-race: 20 tessera-cli processes on an expired token
-# 3. launch: the app vs a hello-world Tauri app (bench/baseline): launch to interactive, idle PSS
-# 4. report: .deb sizes, machine description, the summary table
+# 3. proxy: the local proxy (tessera-proxy) vs the engine called directly, curl through it vs
+#    curl with its own token; 1000 concurrent requests through it on an expired token
+# 4. launch: the app vs a hello-world Tauri app (bench/baseline): launch to interactive, idle PSS
+# 5. report: .deb sizes, machine description, the summary table
 #
 # Builds with the default target directory (or $CARGO_TARGET_DIR), the .debs with the pinned
 # Tauri CLI. Runs the programs inside scripts/session-env.sh (Xvfb + private D-Bus + keyring).
@@ -27,7 +29,8 @@ export BENCH_LOADAVG_START
 if [ -n "${BENCH_QUICK:-}" ]; then
   export BENCH_ROUNDS="${BENCH_ROUNDS:-4}" BENCH_BATCH_ROUNDS="${BENCH_BATCH_ROUNDS:-2}" \
     BENCH_CLI_ROUNDS="${BENCH_CLI_ROUNDS:-2}" BENCH_LAUNCH_RUNS="${BENCH_LAUNCH_RUNS:-2}" \
-    BENCH_VARIANT_RUNS="${BENCH_VARIANT_RUNS:-1}" BENCH_IDLE_SECS="${BENCH_IDLE_SECS:-2}"
+    BENCH_VARIANT_RUNS="${BENCH_VARIANT_RUNS:-1}" BENCH_IDLE_SECS="${BENCH_IDLE_SECS:-2}" \
+    BENCH_CURL_ROUNDS="${BENCH_CURL_ROUNDS:-2}"
 fi
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -60,12 +63,14 @@ mkdir -p artifacts/bench
 bash scripts/session-env.sh bash -c '
   set -euo pipefail
   log() { printf "\033[1;34m[bench]\033[0m %s\n" "$*" >&2; }
-  log "1/4 engine: request overhead, 1000 concurrent requests on an expired token"
+  log "1/5 engine: request overhead, 1000 concurrent requests on an expired token"
   "$0/engine"
-  log "2/4 cli-race: 20 tessera-cli processes on an expired token"
+  log "2/5 cli-race: 20 tessera-cli processes on an expired token"
   "$0/cli-race"
-  log "3/4 launch: app vs baseline under Xvfb (launch to interactive, idle memory)"
+  log "3/5 proxy: local proxy overhead (reqwest, curl), 1000 concurrent requests on an expired token"
+  "$0/proxy"
+  log "4/5 launch: app vs baseline under Xvfb (launch to interactive, idle memory)"
   "$0/launch"
 ' "$RELEASE"
-log "4/4 report"
+log "5/5 report"
 "$RELEASE/report"

@@ -18,6 +18,9 @@ const COMMANDS: &[&str] = &[
     "session_status",
     "session_request",
     "session_logout",
+    "share_start",
+    "share_stop",
+    "share_status",
     "update_status",
     "update_install",
 ];

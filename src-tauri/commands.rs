@@ -2,7 +2,9 @@
 //! calls the engine's [`tessera_session::Workspace`] and maps the answer; the rules (profiles,
 //! sessions, launch, who-am-I) live in the engine. None returns a token or a password: the
 //! password comes in once, on sign-in or sign-up, and so does a second-factor code; each is
-//! wrapped (zeroized on drop) at once.
+//! wrapped (zeroized on drop) at once. The `share_*` commands run the local proxy of "Share
+//! with local tools" ([`crate::sharing`]); the commands that sign a profile out, switch away
+//! from it, save or remove it stop that proxy first when it lends the profile.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ use tessera_session::workspace::{typed_request, ProfileListing};
 use tessera_session::{probe, LogoutOutcome, Password, Profile, Registration, SessionStatus};
 
 use crate::error::CommandResult;
-use crate::models::{AppInfo, ConsoleResponse, SignedIn, StartView};
+use crate::models::{AppInfo, ConsoleResponse, SharingInfo, SignedIn, StartView};
 use crate::state::AppState;
 use crate::updates::{self, PendingUpdate, UpdateInfo};
 
@@ -77,7 +79,8 @@ pub async fn profile_detect(
     Ok(found.await?)
 }
 
-/// Creates or updates a profile, renaming it when `previous_name` differs.
+/// Creates or updates a profile, renaming it when `previous_name` differs. Sharing the
+/// profile stops first: a rename or a new server URL signs it out.
 #[tauri::command]
 pub async fn profile_save(
     state: State<'_, AppState>,
@@ -86,24 +89,29 @@ pub async fn profile_save(
     profile: serde_json::Value,
 ) -> CommandResult<ProfileListing> {
     let profile = profile_from(profile)?;
-    let saved = state
+    let previous = previous_name.as_deref();
+    state.sharing.stop_lending(previous.unwrap_or(&name)).await;
+    Ok(state
         .workspace
-        .save_profile(&name, previous_name.as_deref(), profile);
-    Ok(saved.await?.listing)
+        .save_profile(&name, previous, profile)
+        .await?
+        .listing)
 }
 
-/// Signs a profile out, then deletes it.
+/// Stops sharing the profile, signs it out, then deletes it.
 #[tauri::command]
 pub async fn profile_delete(
     state: State<'_, AppState>,
     name: String,
 ) -> CommandResult<ProfileListing> {
+    state.sharing.stop_lending(&name).await;
     Ok(state.workspace.remove_profile(&name).await?.listing)
 }
 
-/// Remembers the profile picked on the login screen.
+/// Remembers the profile picked on the login screen (sharing another profile stops).
 #[tauri::command]
 pub async fn profile_select(state: State<'_, AppState>, name: String) -> CommandResult<()> {
+    state.sharing.stop_unless(&name).await;
     Ok(state.workspace.select_profile(&name).await?)
 }
 
@@ -131,10 +139,9 @@ pub async fn session_login(
     login: String,
     password: String,
 ) -> CommandResult<SignedIn> {
-    let status = state
-        .workspace
-        .sign_in(&profile, &login, Password::new(password))
-        .await?;
+    let password = Password::new(password);
+    state.sharing.stop_unless(&profile).await;
+    let status = state.workspace.sign_in(&profile, &login, password).await?;
     Ok(SignedIn::new(&state.workspace, status).await)
 }
 
@@ -147,10 +154,9 @@ pub async fn session_verify_code(
     profile: String,
     code: String,
 ) -> CommandResult<SignedIn> {
-    let status = state
-        .workspace
-        .verify_code(&profile, Password::new(code))
-        .await?;
+    let code = Password::new(code);
+    state.sharing.stop_unless(&profile).await;
+    let status = state.workspace.verify_code(&profile, code).await?;
     Ok(SignedIn::new(&state.workspace, status).await)
 }
 
@@ -172,6 +178,7 @@ pub async fn session_register(
             .collect::<BTreeMap<_, _>>(),
         password: Password::new(password),
     };
+    state.sharing.stop_unless(&profile).await;
     let status = state.workspace.register(&profile, registration).await?;
     Ok(SignedIn::new(&state.workspace, status).await)
 }
@@ -198,13 +205,39 @@ pub async fn session_request(
     Ok(state.workspace.send(&profile, request).await?.into())
 }
 
-/// Signs out: blacklists the refresh token (best effort) and clears the keyring.
+/// Signs out: stops sharing the session, blacklists the refresh token (best effort) and
+/// clears the keyring.
 #[tauri::command]
 pub async fn session_logout(
     state: State<'_, AppState>,
     profile: String,
 ) -> CommandResult<LogoutOutcome> {
+    state.sharing.stop_lending(&profile).await;
     Ok(state.workspace.sign_out(&profile).await?)
+}
+
+/// Turns "Share with local tools" on for `profile`, which must be signed in (else
+/// `login_required`): a local proxy lends its session to tools at the URL returned (shown to
+/// the user to copy, never logged). Sharing another profile stops first.
+#[tauri::command]
+pub async fn share_start(
+    state: State<'_, AppState>,
+    profile: String,
+) -> CommandResult<SharingInfo> {
+    state.sharing.start(&state.workspace, &profile).await
+}
+
+/// Turns sharing off: the proxy's port closes once tools' requests in flight finish.
+#[tauri::command]
+pub async fn share_stop(state: State<'_, AppState>) -> CommandResult<()> {
+    state.sharing.stop().await;
+    Ok(())
+}
+
+/// What is shared now (`null` when sharing is off).
+#[tauri::command]
+pub fn share_status(state: State<'_, AppState>) -> Option<SharingInfo> {
+    state.sharing.status()
 }
 
 /// The newer release found by the start-up check, if any (the window may have missed the

@@ -26,6 +26,27 @@ pub enum CommandError {
         /// What happened.
         message: String,
     },
+    /// The local proxy of "Share with local tools" did not start (`proxy_bind`,
+    /// `proxy_random`, `proxy_not_loopback`); a profile that cannot be lent is an engine error.
+    #[error("{message}")]
+    Sharing {
+        /// The proxy's stable code.
+        code: &'static str,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl From<tessera_proxy::ProxyError> for CommandError {
+    fn from(error: tessera_proxy::ProxyError) -> Self {
+        match error {
+            tessera_proxy::ProxyError::Session(engine) => CommandError::Engine(engine),
+            other => CommandError::Sharing {
+                code: other.code(),
+                message: format!("could not share the session with local tools: {other}"),
+            },
+        }
+    }
 }
 
 impl CommandError {
@@ -34,7 +55,7 @@ impl CommandError {
         match self {
             CommandError::Engine(e) => e.code(),
             CommandError::InvalidArguments(_) => "invalid_arguments",
-            CommandError::Update { code, .. } => code,
+            CommandError::Update { code, .. } | CommandError::Sharing { code, .. } => code,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod error;
 pub mod launch;
 pub mod models;
+pub mod sharing;
 pub mod state;
 pub mod updates;
 mod webkit;
@@ -43,6 +44,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::session_status,
             commands::session_request,
             commands::session_logout,
+            commands::share_start,
+            commands::share_stop,
+            commands::share_status,
             commands::update_status,
             commands::update_install,
         ])
@@ -93,8 +97,18 @@ pub fn run() -> ExitCode {
             updates::spawn_startup_check(app.handle());
             Ok(())
         });
-    match with_commands(builder).run(tauri::generate_context!()) {
-        Ok(()) => ExitCode::SUCCESS,
+    match with_commands(builder).build(tauri::generate_context!()) {
+        Ok(app) => {
+            // Quitting stops "Share with local tools".
+            app.run(|app, event| {
+                if let tauri::RunEvent::Exit = event {
+                    if let Some(state) = app.try_state::<AppState>() {
+                        sharing::stop_on_exit(&state.sharing);
+                    }
+                }
+            });
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("tessera: could not start the desktop app: {error}");
             ExitCode::FAILURE

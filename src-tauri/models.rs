@@ -1,5 +1,6 @@
 //! What crosses IPC, as the window sees it. Built from the engine's models (profiles with
-//! proxy passwords hidden, session status, who-am-I); none carries a token or a password.
+//! proxy passwords hidden, session status, who-am-I) and the local proxy's ([`SharingInfo`]);
+//! none carries a token or a password.
 //! The UI's copy of these names is checked against them by `tests/ipc.rs`.
 
 use serde::Serialize;
@@ -107,5 +108,38 @@ impl From<Sent> for ConsoleResponse {
             replayed: sent.response.replayed,
             session: sent.status,
         }
+    }
+}
+
+/// What "Share with local tools" shows while it is on: the proxy's URL (for the user to copy
+/// and give to tools as their base URL), the profile it lends and the address it listens on.
+/// The URL holds the proxy's capability, so `Debug` hides it; it is never logged.
+#[derive(Clone, Serialize, PartialEq, Eq)]
+pub struct SharingInfo {
+    /// `http://127.0.0.1:PORT/CAPABILITY`: whoever has it can use the session.
+    pub url: String,
+    pub profile: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl SharingInfo {
+    /// The facts of a running proxy.
+    pub fn of(proxy: &tessera_proxy::LocalProxy) -> Self {
+        Self {
+            url: proxy.url().expose_secret().to_owned(),
+            profile: proxy.profile().to_owned(),
+            addr: proxy.addr().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SharingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharingInfo")
+            .field("url", &"***")
+            .field("profile", &self.profile)
+            .field("addr", &self.addr)
+            .finish()
     }
 }

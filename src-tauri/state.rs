@@ -1,6 +1,7 @@
 //! The app's managed state: the engine's [`Workspace`] (profiles, open sessions, background
-//! refresh — shared with the CLI through the same files and keyring), the launch flags, and
-//! where session events go once the window exists.
+//! refresh — shared with the CLI through the same files and keyring), the launch flags, the
+//! local proxy of "Share with local tools" ([`Sharing`]), and where session events go once the
+//! window exists.
 
 use std::sync::{Arc, OnceLock};
 
@@ -9,6 +10,7 @@ use tessera_session::workspace::EventNotice;
 use tessera_session::{SessionEvent, Workspace, WorkspaceConfig};
 
 use crate::launch::LaunchOptions;
+use crate::sharing::Sharing;
 
 /// The Tauri event that carries [`SessionEvent`]s to the window.
 pub const SESSION_EVENT: &str = "session-event";
@@ -17,21 +19,31 @@ type Emit = Box<dyn Fn(&SessionEvent) + Send + Sync>;
 
 /// Shared by every command.
 pub struct AppState {
-    pub workspace: Workspace,
+    /// Shared with the local proxy, which sends tools' requests through it.
+    pub workspace: Arc<Workspace>,
     pub launch: LaunchOptions,
+    pub sharing: Arc<Sharing>,
     window: Arc<OnceLock<Emit>>,
 }
 
 impl AppState {
     /// The app's workspace on `config` (its data directory and store): sessions kept fresh in
-    /// the background, events to the window once it is attached.
+    /// the background, events to the window once it is attached; a session that ends stops
+    /// the proxy lending it.
     pub fn new(config: WorkspaceConfig, launch: LaunchOptions) -> Self {
         let window: Arc<OnceLock<Emit>> = Arc::new(OnceLock::new());
         let sink = window.clone();
+        let sharing = Arc::new(Sharing::default());
+        let lent = sharing.clone();
         let config = config
             .keep_fresh(true)
             .on_event(move |notice| match notice {
                 EventNotice::Event(event) => {
+                    if let SessionEvent::LoggedOut { profile, .. }
+                    | SessionEvent::SessionExpired { profile, .. } = event
+                    {
+                        lent.session_ended(profile);
+                    }
                     if let Some(emit) = sink.get() {
                         emit(event);
                     }
@@ -41,8 +53,9 @@ impl AppState {
                 }
             });
         Self {
-            workspace: Workspace::new(config),
+            workspace: Arc::new(Workspace::new(config)),
             launch,
+            sharing,
             window,
         }
     }

@@ -14,6 +14,9 @@ use tessera_app::launch::LaunchOptions;
 use tessera_session::{FakeStore, SecretStore};
 use tessera_testkit::{BackendKind, ServerOptions, TestServer};
 
+#[path = "ipc/sharing.rs"]
+mod sharing;
+
 fn invoke(
     webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
     cmd: &str,
@@ -159,6 +162,11 @@ async fn no_command_ever_returns_a_token() {
     );
     let status = call("session_status", json!({ "profile": "it" })).unwrap();
     assert_eq!(status["signed_in"], true, "{status}");
+    // "Share with local tools": on, shown, off (tests/ipc/sharing.rs has the rest).
+    assert_eq!(call("share_status", json!({})).unwrap(), Value::Null);
+    let shared = call("share_start", json!({ "profile": "it" })).unwrap();
+    assert_eq!(call("share_status", json!({})).unwrap(), shared);
+    assert_eq!(call("share_stop", json!({})).unwrap(), Value::Null);
     let hello = call(
         "session_request",
         json!({ "profile": "it", "method": "GET", "path": "/api/hello/", "body": null }),
@@ -231,7 +239,17 @@ async fn no_command_ever_returns_a_token() {
         );
     }
     for (cmd, answer) in &answers {
-        let text = match answer {
+        let mut answer = answer.clone();
+        if let Ok(Value::Object(shared)) = &mut answer {
+            // The sharing URL's capability is random base64url: it may spell `eyJ` by chance,
+            // so it is checked for the tokens themselves, then left out.
+            if let Some(url) = shared.remove("url") {
+                let url = url.as_str().unwrap();
+                assert!(url.starts_with("http://127.0.0.1:"), "{cmd}: {url}");
+                assert!(!tokens.iter().any(|t| url.contains(t.as_str())), "{cmd}");
+            }
+        }
+        let text = match &answer {
             Ok(v) | Err(v) => v.to_string(),
         };
         assert!(

@@ -24,7 +24,8 @@ export const state = {
   timer: null,
 };
 
-// A module imports only modules listed before it: core, updates, home, login, profiles, main.
+// A module imports only modules listed before it: core, updates, sharing, home, login,
+// profiles, main.
 // The one call the other way, home showing the sign-in screen when a session ends, goes
 // through this registry: login.js sets `go.login` when it loads, before start-up runs.
 export const go = Object.seal({

@@ -1,7 +1,9 @@
 // home.js: the signed-in screen. Session status with live countdowns, the request console,
-// sign-out, and the activity log fed by Rust's session events.
+// sign-out, "Share with local tools" (sharing.js), and the activity log fed by Rust's session
+// events.
 
 import { $, busy, call, countdown, go, humanDuration, messageOf, profileByName, show, state } from "./core.js";
+import { refreshSharing } from "./sharing.js";
 
 // `user` (who is signed in) comes with the status from the same command: one round trip.
 /** How the engine's store names read on screen. */
@@ -22,6 +24,7 @@ export function showHome(status, user) {
   $("session-store").textContent = STORE_NAMES[state.store] || state.store || "–";
   renderStatus();
   startTimer();
+  refreshSharing();
   $("request-path").focus();
 }
 
@@ -117,7 +120,7 @@ export async function onSignOut() {
   if (button.disabled || !state.status) return;
   busy(button, true);
   try {
-    await call("session_logout", { profile: state.status.profile });
+    await call("session_logout", { profile: state.status.profile }); // stops sharing too
     go.login(null);
   } catch (error) {
     logActivity({ event: "error", message: messageOf(error) });

@@ -3,6 +3,7 @@
 // home screen; the password and code fields are cleared either way.
 
 import { $, busy, call, go, profileByName, setError, show, state } from "./core.js";
+import { clearSharing } from "./sharing.js";
 import { showHome, stopTimer } from "./home.js";
 
 // ---- sign-in ------------------------------------------------------------------------------
@@ -42,6 +43,7 @@ export function focusFirstEmpty() {
 
 export function showLogin(reason) {
   stopTimer();
+  clearSharing(); // Rust stops the proxy when the session it lends ends
   state.status = null;
   show("login-screen");
   showPasswordStep(reason);

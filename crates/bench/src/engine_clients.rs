@@ -101,15 +101,15 @@ impl Clients {
     }
 }
 
-/// The engine's session and the two reqwest baselines, all signed in to `server`.
-pub async fn clients(server: &TestServer, lock_root: &std::path::Path) -> anyhow::Result<Clients> {
-    let session = signed_in(server, lock_root, "overhead").await?;
-    let profile = session.profile().clone();
-
-    // The baseline's token comes from its own sign-in, kept in the engine's redacted type.
-    let bare = reqwest::Client::new();
+/// An access token from the server's `POST /api/token/` with its user's credentials, signed in
+/// by the benchmark itself (not through the engine), for the baselines that send a fixed
+/// `Authorization` header. Kept in the engine's redacted type: never print it.
+pub async fn own_access_token(
+    server: &TestServer,
+    client: &reqwest::Client,
+) -> anyhow::Result<AccessToken> {
     let (user, password) = server.user().ok_or_else(|| anyhow!("no user"))?;
-    let body: Value = bare
+    let body: Value = client
         .post(server.url("api/token/"))
         .json(&json!({"username": user, "password": password}))
         .send()
@@ -117,15 +117,31 @@ pub async fn clients(server: &TestServer, lock_root: &std::path::Path) -> anyhow
         .error_for_status()?
         .json()
         .await?;
-    let access = AccessToken::new(
+    Ok(AccessToken::new(
         body.get("access")
             .and_then(Value::as_str)
             .ok_or_else(|| anyhow!("no access token in the sign-in answer"))?
             .to_owned(),
-    );
+    ))
+}
+
+/// `Bearer <token>` as a sensitive header value (redacted in `Debug`).
+pub fn bearer_header(access: &AccessToken) -> anyhow::Result<HeaderValue> {
     let mut auth = HeaderValue::from_str(&format!("Bearer {}", access.expose_secret()))
         .context("header value")?;
     auth.set_sensitive(true);
+    Ok(auth)
+}
+
+/// The engine's session and the two reqwest baselines, all signed in to `server`.
+pub async fn clients(server: &TestServer, lock_root: &std::path::Path) -> anyhow::Result<Clients> {
+    let session = signed_in(server, lock_root, "overhead").await?;
+    let profile = session.profile().clone();
+
+    // The baseline's token comes from its own sign-in, kept in the engine's redacted type.
+    let bare = reqwest::Client::new();
+    let access = own_access_token(server, &bare).await?;
+    let auth = bearer_header(&access)?;
     drop(access);
 
     // What crates/session/src/transport.rs builds for the api client.

@@ -161,6 +161,22 @@ pub fn guard_no_token(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Total refreshes the server saw since its counters were last reset (any status), and the
+/// successful ones (`POST /api/token/refresh/ 200`), from the backend's `/_test/` counters.
+pub async fn refreshes(server: &tessera_testkit::TestServer) -> anyhow::Result<(u64, u64)> {
+    let counters = server.counters().await?;
+    let total = counters
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST /api/token/refresh/"))
+        .map(|(_, n)| n)
+        .sum();
+    let ok = counters
+        .get("POST /api/token/refresh/ 200")
+        .copied()
+        .unwrap_or(0);
+    Ok((total, ok))
+}
+
 /// Formats a ratio against a goal.
 pub fn verdict(ratio: f64, goal: f64) -> Option<bool> {
     Some(ratio <= goal)

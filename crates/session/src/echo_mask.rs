@@ -8,13 +8,14 @@
 use bytes::{Bytes, BytesMut};
 use memchr::memmem;
 use reqwest::header::{HeaderMap, HeaderValue};
-use zeroize::Zeroizing;
 
 use crate::secret::AuthHeader;
 
 /// Masks one token in an answer.
 pub(crate) struct EchoMask {
-    token: Zeroizing<Vec<u8>>,
+    /// The token's searcher, built once per answer, not per chunk (it preprocesses the token).
+    /// Its copy of the token is not wiped on drop; the engine's own copies are.
+    finder: memmem::Finder<'static>,
     /// The last `token.len() - 1` bytes seen, held back: the start of an occurrence that the
     /// next chunk completes.
     carry: BytesMut,
@@ -29,16 +30,15 @@ impl EchoMask {
         let token = &bytes[at + 1..];
         // A token shorter than this is no JWT; masking it would garble ordinary text.
         (token.len() >= 16).then(|| Self {
-            token: Zeroizing::new(token.to_vec()),
+            finder: memmem::Finder::new(token).into_owned(),
             carry: BytesMut::new(),
         })
     }
 
     fn mask_in_place(&self, data: &mut [u8]) -> bool {
-        let finder = memmem::Finder::new(&self.token[..]);
-        let starts: Vec<usize> = finder.find_iter(data).collect();
+        let starts: Vec<usize> = self.finder.find_iter(data).collect();
         for start in &starts {
-            data[*start..*start + self.token.len()].fill(b'*');
+            data[*start..*start + self.finder.needle().len()].fill(b'*');
         }
         !starts.is_empty()
     }
@@ -46,7 +46,7 @@ impl EchoMask {
     /// Headers with the token masked (a header that held it is rebuilt, marked sensitive).
     pub(crate) fn headers(&self, headers: &mut HeaderMap) {
         for value in headers.values_mut() {
-            if memmem::find(value.as_bytes(), &self.token).is_none() {
+            if self.finder.find(value.as_bytes()).is_none() {
                 continue;
             }
             let mut bytes = value.as_bytes().to_vec();
@@ -60,7 +60,7 @@ impl EchoMask {
 
     /// A whole body with the token masked (copied only when it holds the token).
     pub(crate) fn whole(&self, body: Bytes) -> Bytes {
-        if memmem::find(&body, &self.token).is_none() {
+        if self.finder.find(&body).is_none() {
             return body;
         }
         let mut bytes = body.to_vec();
@@ -74,7 +74,7 @@ impl EchoMask {
         self.carry.extend_from_slice(chunk);
         let mut data = std::mem::take(&mut self.carry);
         self.mask_in_place(&mut data);
-        let keep = (self.token.len() - 1).min(data.len());
+        let keep = (self.finder.needle().len() - 1).min(data.len());
         self.carry = data.split_off(data.len() - keep);
         data.freeze()
     }

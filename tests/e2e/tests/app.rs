@@ -2,7 +2,8 @@
 //! with the real Secret Service and the reference backend (short access tokens, rotation and
 //! blacklist on): sign-in errors, refresh while the window is open, restore on relaunch,
 //! sign-out with blacklisting, no token in the page, and an unreachable server. One test runs
-//! a real dj-rest-auth 7.2 in cookie mode with TOTP two-factor sign-in instead.
+//! a real dj-rest-auth 7.2 in cookie mode with TOTP two-factor sign-in instead; `sharing`
+//! flips "Share with local tools" and uses the session through the URL the page shows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
@@ -15,6 +16,9 @@ use tessera_e2e::{app_binary, app_slot, save_screenshot, testid, wait_until_read
 use tessera_session::vault::Vault;
 use tessera_session::{paths, KeyringStore, ProfilesFile, SecretStore, Session, SessionConfig};
 use tessera_testkit::{BackendKind, ServerOptions, Stack, StackOptions, TestServer};
+
+#[path = "app/sharing.rs"]
+mod sharing;
 
 const PROFILE: &str = "e2e";
 

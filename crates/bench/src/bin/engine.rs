@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 use tessera_bench::engine_clients::{clients, signed_in, Variant, TARGET};
-use tessera_bench::{env_usize, median, ms, percentile, us, verdict, write_results, Row};
+use tessera_bench::{
+    env_usize, median, ms, percentile, refreshes, us, verdict, write_results, Row,
+};
 use tessera_session::{ApiRequest, Session};
 use tessera_testkit::{ServerOptions, TestServer};
 /// Access tokens of the batch benchmark live this long (a valid batch must finish well before
@@ -183,21 +185,6 @@ async fn request_overhead(
         "engine_over_bare_per_round_median": median(&engine_vs_bare),
     });
     Ok((rows, raw))
-}
-
-/// Total refreshes the server saw (any status) and the successful ones.
-async fn refreshes(server: &TestServer) -> anyhow::Result<(u64, u64)> {
-    let counters = server.counters().await?;
-    let total = counters
-        .iter()
-        .filter(|(k, _)| k.starts_with("POST /api/token/refresh/"))
-        .map(|(_, n)| n)
-        .sum();
-    let ok = counters
-        .get("POST /api/token/refresh/ 200")
-        .copied()
-        .unwrap_or(0);
-    Ok((total, ok))
 }
 
 async fn batch(session: &Session, n: usize) -> anyhow::Result<Duration> {

@@ -45,7 +45,7 @@ fn run() -> anyhow::Result<()> {
     summary.push('\n');
     let mut details = String::new();
     let mut rows = Vec::new();
-    for name in ["engine", "cli", "launch", "deb"] {
+    for name in ["engine", "cli", "launch", "deb", "proxy"] {
         if let Ok(md) = std::fs::read_to_string(dir.join(format!("{name}.md"))) {
             summary.push_str(&md);
         }

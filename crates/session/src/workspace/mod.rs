@@ -150,7 +150,7 @@ pub struct Workspace {
     config: WorkspaceConfig,
     /// The last parsed `profiles.json`, with the file's identity when it was read: a command
     /// re-reads the file only when another process (or this one) changed it.
-    profiles: StdMutex<Option<(FileStamp, ProfilesFile)>>,
+    profiles: StdMutex<Option<(FileStamp, Arc<ProfilesFile>)>>,
     /// Profiles of this process only (`--server` in the CLI), never saved.
     ephemeral: StdMutex<HashMap<String, Profile>>,
     sessions: sessions::OpenSessions,
@@ -197,18 +197,28 @@ impl Workspace {
 
     /// The saved profiles: read from disk only when the file changed since the last read.
     pub async fn profiles(&self) -> Result<ProfilesFile> {
+        Ok(self.shared_profiles().await?.as_ref().clone())
+    }
+
+    /// The cached profiles file, shared: a request costs one `stat` of the file (on this
+    /// thread: it is a small local file) and no copy of the file; it is parsed again, off the
+    /// async runtime, only when its stamp changed.
+    async fn shared_profiles(&self) -> Result<Arc<ProfilesFile>> {
         let path = self.profiles_path();
-        let cached = lock(&self.profiles).clone();
-        let (stamp, file) = blocking(move || {
-            let stamp = FileStamp::of(&path);
-            if let Some((seen, file)) = cached {
-                if seen == stamp && stamp != FileStamp::Unknown {
-                    return Ok((seen, file));
+        let stamp = FileStamp::of(&path);
+        if stamp != FileStamp::Unknown {
+            if let Some((seen, file)) = lock(&self.profiles).as_ref() {
+                if *seen == stamp {
+                    return Ok(file.clone());
                 }
             }
+        }
+        let (stamp, file) = blocking(move || {
+            let stamp = FileStamp::of(&path);
             Ok((stamp, ProfilesFile::load(&path)?))
         })
         .await?;
+        let file = Arc::new(file);
         *lock(&self.profiles) = Some((stamp, file.clone()));
         Ok(file)
     }
@@ -232,7 +242,7 @@ impl Workspace {
         .await;
         match result {
             Ok((value, kept, stamp)) => {
-                *lock(&self.profiles) = kept.map(|file| (stamp, file));
+                *lock(&self.profiles) = kept.map(|file| (stamp, Arc::new(file)));
                 Ok(value)
             }
             Err(error) => {
@@ -248,7 +258,7 @@ impl Workspace {
         if let Some(profile) = lock(&self.ephemeral).get(name) {
             return Ok(profile.clone());
         }
-        Ok(self.profiles().await?.get(name)?.clone())
+        Ok(self.shared_profiles().await?.get(name)?.clone())
     }
 
     /// Ends the workspace: closes every open session and lets event delivery finish (bounded).
