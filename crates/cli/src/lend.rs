@@ -69,7 +69,7 @@ pub async fn proxy(cli: &Cli, workspace: Arc<Workspace>, args: &ProxyArgs) -> Cl
         proxy.profile(),
         proxy.addr()
     );
-    stop_signal().await;
+    let _ = stop_signal().await;
     eprintln!("tessera-cli: stopping the proxy");
     proxy.stop().await;
     Ok(exit::OK)
@@ -103,7 +103,7 @@ pub async fn exec(cli: &Cli, workspace: Arc<Workspace>, args: &ExecArgs) -> CliR
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
-            () = stop_signal() => forward_stop(&child),
+            stop = stop_signal() => if stop == Stop::Terminate { forward_stop(&child) },
         }
     };
     proxy.stop().await;
@@ -117,7 +117,12 @@ pub async fn exec(cli: &Cli, workspace: Arc<Workspace>, args: &ExecArgs) -> CliR
 /// The command's exit code, or 128 + the signal that ended it (as shells report it).
 fn exit_code(status: ExitStatus) -> u8 {
     if let Some(code) = status.code() {
-        return u8::try_from(code & 0xff).unwrap_or(exit::HTTP_ERROR);
+        // Windows codes are 32-bit: one whose low byte is 0 is still a failure.
+        return match u8::try_from(code & 0xff) {
+            Ok(0) if code != 0 => exit::HTTP_ERROR,
+            Ok(low) => low,
+            Err(_) => exit::HTTP_ERROR,
+        };
     }
     #[cfg(unix)]
     {
@@ -129,24 +134,34 @@ fn exit_code(status: ExitStatus) -> u8 {
     exit::HTTP_ERROR
 }
 
+/// Which stop arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C (SIGINT): on a terminal, the command got it too (same process group).
+    Interrupt,
+    /// SIGTERM (Unix).
+    Terminate,
+}
+
 /// Ctrl-C, or SIGTERM on Unix.
-async fn stop_signal() {
+async fn stop_signal() -> Stop {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => Stop::Interrupt,
+                _ = term.recv() => Stop::Terminate,
+            };
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+    Stop::Interrupt
 }
 
-/// Passes a stop on to the command: Ctrl-C on a terminal reached it already (same process
-/// group); SIGTERM is sent on. The command decides when it ends; the proxy serves it until then.
+/// Passes SIGTERM on to the command (a Ctrl-C reached it already: it is not sent twice, so a
+/// test runner's own graceful interrupt is not cut short). The command decides when it ends;
+/// the proxy serves it until then.
 fn forward_stop(child: &tokio::process::Child) {
     #[cfg(unix)]
     if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {

@@ -3,7 +3,8 @@
 //! `Proxy-Authorization`, `Proxy-Authenticate`) stay on their hop, both ways. On the way out,
 //! the tool's `Host` (the engine sends the server's), `Authorization` (the engine's replaces
 //! it), `Expect` (the proxy answered it) and `Content-Length` of a buffered body (recomputed) are dropped too; everything else
-//! — cookies, `Accept-Encoding`, custom headers — passes as the tool sent it, and the server's
+//! — cookies, custom headers — passes as the tool sent it, except `Accept-Encoding`, which
+//! becomes `identity` (the engine masks an echoed token in plain bytes only), and the server's
 //! answer comes back with its own headers.
 
 use axum::http::header::{self, HeaderMap, HeaderName};
@@ -39,6 +40,13 @@ pub(crate) fn outgoing(mut headers: HeaderMap, buffered: bool) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     headers.remove(header::EXPECT);
+    // The engine does not decompress: a compressed answer would hide an echoed token from its
+    // mask (and a 401's `token_not_valid` from the replay). Asked for uncompressed; loopback
+    // to the tool costs nothing.
+    headers.insert(
+        header::ACCEPT_ENCODING,
+        axum::http::HeaderValue::from_static("identity"),
+    );
     headers.remove(header::AUTHORIZATION);
     if buffered {
         headers.remove(header::CONTENT_LENGTH);
@@ -85,6 +93,7 @@ mod tests {
         let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["accept-encoding", "cookie", "x-request-id"]);
+        assert_eq!(out["accept-encoding"], "identity");
         assert!(outgoing(h.clone(), false).contains_key("content-length"));
         let back = incoming(h);
         assert!(back.contains_key("content-length") && back.contains_key("x-request-id"));

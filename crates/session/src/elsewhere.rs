@@ -9,8 +9,9 @@
 //! adopted; a sign-out still waiting for the refresh lock ends it at once.
 //!
 //! The other way round, a process whose session ended looks in the keyring again — at most
-//! once every [`LOOK_AGAIN_MS`] — when a request comes: a sign-in in the app or another CLI
-//! is picked up without restarting the proxy that lends the session.
+//! once every [`LOOK_AGAIN_MS`], never while a sign-out is waiting or within a few seconds of
+//! its mark — when a request comes: a sign-in in the app or another CLI is picked up without
+//! restarting the proxy that lends the session.
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::accept;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
+use crate::lock;
 
 /// The error a request gets once a sign-out elsewhere ended the session.
 fn signed_out_elsewhere() -> Error {
@@ -28,6 +30,13 @@ fn signed_out_elsewhere() -> Error {
 
 /// How often a signed-out process looks for a sign-in made elsewhere.
 pub(crate) const LOOK_AGAIN_MS: i64 = 1_000;
+
+/// How long after a sign-out's mark was written a signed-out process waits before it looks:
+/// the sign-out's blacklist call and keyring delete come after the mark.
+fn settle_ms(engine: &Engine) -> i64 {
+    let wait = engine.options.logout_timeout + std::time::Duration::from_secs(2);
+    i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// Whether a sign-out ran since the tokens in use were read (cheap: one small file read).
 fn mark_changed(engine: &Engine) -> bool {
@@ -65,7 +74,9 @@ pub(crate) async fn follow(engine: &Arc<Engine>) -> Result<()> {
     };
     if mark.is_waiting() {
         tracing::info!(profile = %engine.profile_name, "a sign-out is under way elsewhere; this process stops using the session");
-        return Err(engine.expire(signed_out_elsewhere()));
+        let error = engine.expire(signed_out_elsewhere());
+        engine.write_state().looked_for_sign_in_ms = Some(engine.now_ms());
+        return Err(error);
     }
     let Some(stored) = engine.vault.load(&engine.profile_name).await? else {
         tracing::info!(profile = %engine.profile_name, "signed out elsewhere; this process stops using the session");
@@ -78,9 +89,11 @@ pub(crate) async fn follow(engine: &Arc<Engine>) -> Result<()> {
         return Err(engine.expire(signed_out_elsewhere()));
     }
     if ours.same_tokens(&stored) {
-        // The sign-out did not remove them (its keyring delete failed): still the session.
-        engine.write_state().mark_seen = Some(mark);
-        return Ok(());
+        // A sign-out ran for exactly these tokens and has not removed them yet (one that gave
+        // up waiting for the refresh lock marks itself done before it deletes): they are over.
+        let error = engine.expire(signed_out_elsewhere());
+        engine.write_state().looked_for_sign_in_ms = Some(engine.now_ms());
+        return Err(error);
     }
     let adopted = accept::accept_stored(engine, stored).await?;
     let user_id = adopted.access_claims.user_id.clone();
@@ -111,6 +124,17 @@ async fn look_for_sign_in(engine: &Arc<Engine>) -> Result<()> {
             return Ok(());
         }
         state.looked_for_sign_in_ms = Some(now);
+    }
+    // Not while a sign-out is under way or has only just finished: until it deleted the
+    // keyring entries, what is stored is what it is ending.
+    let mark = engine.read_mark();
+    let settled =
+        lock::signout_mark_written_at(&engine.lock_dir, &engine.profile_name).is_none_or(|at| {
+            let written_ms = crate::clock::unix_millis(at);
+            now.saturating_sub(written_ms) >= settle_ms(engine)
+        });
+    if mark.is_waiting() || !settled {
+        return Ok(());
     }
     let _gate = engine.gate.lock().await;
     if engine.read_state().live.is_some() {

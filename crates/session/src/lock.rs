@@ -61,6 +61,13 @@ pub fn read_signout_mark(dir: &Path, profile: &str) -> SignoutMark {
     )
 }
 
+/// When the profile's sign-out mark was last written (none yet: `None`).
+pub fn signout_mark_written_at(dir: &Path, profile: &str) -> Option<std::time::SystemTime> {
+    std::fs::metadata(signout_mark_file(dir, profile))
+        .and_then(|meta| meta.modified())
+        .ok()
+}
+
 /// Writes the profile's sign-out mark atomically (temporary file + rename).
 pub fn write_signout_mark(dir: &Path, profile: &str, mark: &str) -> Result<()> {
     paths::create_private_dir(dir).map_err(|e| Error::io(dir, &e))?;

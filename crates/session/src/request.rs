@@ -322,7 +322,7 @@ async fn send_with_retry(
                 request.headers.clone(),
                 body,
                 request.timeout,
-                streamed,
+                (streamed, matches!(request.body, Body::Streaming(_))),
             )
             .await;
         let result = match sent {

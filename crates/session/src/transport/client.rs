@@ -133,10 +133,19 @@ impl Transport {
                 .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))
         };
         let same_origin = origin.clone();
+        let auth_paths: Vec<String> = profile
+            .auth_endpoint_paths()
+            .iter()
+            .map(|p| routed_path(p))
+            .collect();
+        let reserved = auth_paths.clone();
+        // A same-origin redirect into a token endpoint would hand the request (its body, its
+        // Authorization) to it and its tokens back to the caller: stopped like another origin.
         let api_policy = redirect::Policy::custom(move |attempt| {
             let ok_origin = attempt.url().origin() == same_origin;
             let ok_scheme = check_transport_security(attempt.url(), allow_http).is_ok();
-            if attempt.previous().len() >= 5 || !ok_origin || !ok_scheme {
+            let ok_target = !reserved.contains(&routed_path(attempt.url().path()));
+            if attempt.previous().len() >= 5 || !ok_origin || !ok_scheme || !ok_target {
                 attempt.stop()
             } else {
                 attempt.follow()
@@ -148,11 +157,7 @@ impl Transport {
             profile: profile.clone(),
             origin,
             max_body,
-            auth_paths: profile
-                .auth_endpoint_paths()
-                .iter()
-                .map(|p| routed_path(p))
-                .collect(),
+            auth_paths,
         })
     }
 }

@@ -89,7 +89,7 @@ impl Transport {
         timeout: Option<Duration>,
     ) -> Result<HttpResponse> {
         let response = self
-            .open_api(method, url, headers, body, timeout, false)
+            .open_api(method, url, headers, body, timeout, (false, false))
             .await?;
         self.read_body(response, timeout).await
     }
@@ -98,7 +98,8 @@ impl Transport {
     /// unread. `streamed`: the body will be streamed to someone (the local proxy), so the
     /// timeout (the caller's or the profile's) bounds the wait for the answer's head only, and
     /// the body may take up to [`STREAMED_BODY_LIMIT`] — with no pause longer than the
-    /// profile's timeout between two reads (the client's read timeout).
+    /// profile's timeout between two reads (the client's read timeout). `streaming_body`: the
+    /// request body is a stream (a large upload), whose sending the head wait does not bound.
     pub(crate) async fn open_api(
         &self,
         method: Method,
@@ -106,7 +107,7 @@ impl Transport {
         headers: HeaderMap,
         body: Option<reqwest::Body>,
         timeout: Option<Duration>,
-        streamed: bool,
+        (streamed, streaming_body): (bool, bool),
     ) -> Result<reqwest::Response> {
         let mut request = self.api.request(method, url).headers(headers);
         if let Some(body) = body {
@@ -122,8 +123,18 @@ impl Transport {
                 .await
                 .map_err(|e| map_reqwest_error(&e, secs));
         }
+        let request = request.timeout(STREAMED_BODY_LIMIT);
+        // `send` returns once the answer's head arrived, that is after the whole request body
+        // went out: a streamed upload may take longer than the head wait, each of its writes
+        // and reads still bounded by the client's read timeout.
+        if streaming_body {
+            return request
+                .send()
+                .await
+                .map_err(|e| map_reqwest_error(&e, secs));
+        }
         let head_wait = timeout.unwrap_or(Duration::from_secs(secs));
-        match tokio::time::timeout(head_wait, request.timeout(STREAMED_BODY_LIMIT).send()).await {
+        match tokio::time::timeout(head_wait, request.send()).await {
             Ok(sent) => sent.map_err(|e| map_reqwest_error(&e, secs)),
             Err(_) => Err(Error::Timeout { secs }),
         }

@@ -138,7 +138,8 @@ async fn a_sign_in_elsewhere_after_a_logout_is_adopted_at_the_next_request() {
 
 /// A process whose session ended elsewhere picks up a sign-in made elsewhere at its next
 /// request (the local proxy keeps lending after the user signs in again in the app); while
-/// nothing is stored it keeps the reason, and it looks in the keyring at most once a second.
+/// nothing is stored it keeps the reason, and it looks in the keyring at most once a second and
+/// not within a few seconds of the sign-out.
 #[tokio::test]
 async fn a_signed_out_process_picks_up_a_sign_in_made_elsewhere() {
     let h = BackendHarness::rust().await;
@@ -152,7 +153,10 @@ async fn a_signed_out_process_picks_up_a_sign_in_made_elsewhere() {
     assert!(err.to_string().contains("signed out"), "{err}");
     assert_eq!(h.store.reads(), reads, "no second look within a second");
     let _again = h.logged_in().await;
+    // not within the sign-out's settling time (its logout timeout, 1 s here, + 2 s)
     h.advance(1).await;
+    assert_eq!(get_err(&proxy, HELLO).await.code(), "login_required");
+    h.advance(3).await;
     assert_eq!(get(&proxy, HELLO).await.status, 200);
     assert!(proxy.status().signed_in);
 }

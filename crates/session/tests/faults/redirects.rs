@@ -76,3 +76,33 @@ async fn no_credential_follows_a_redirect_to_another_host() {
         );
     }
 }
+
+/// A same-origin redirect into a token endpoint is not followed: the request (its body, its
+/// Authorization) never reaches the refresh endpoint through the API path, and no token comes
+/// back through it — the caller gets the redirect itself.
+#[tokio::test]
+async fn an_api_redirect_into_a_token_endpoint_is_not_followed() {
+    let server = RawServer::start(canned(
+        "307 Temporary Redirect",
+        &[("Location", "/api/token/refresh/")],
+        b"",
+    ))
+    .await;
+    let c = signed_in(&server.url()).await;
+    let r = bounded(
+        10,
+        "request",
+        c.session
+            .request(ApiRequest::post("/api/echo/").body(r#"{"refresh":"x"}"#)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 307);
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|line| !line.contains("/api/token/refresh/")),
+        "{requests:?}"
+    );
+}
