@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Linux packaging: builds the .deb with the pinned Tauri CLI and checks that it installs and
-# starts.
+# Linux packaging: builds the .deb and the .rpm with the pinned Tauri CLI and checks that the
+# .deb installs and starts, and what the .rpm says about itself.
 #
 #   bash scripts/package.sh build   # target/release/bundle/deb/Tessera_<version>_amd64.deb
-#   bash scripts/package.sh check   # inspect it, `dpkg -i` it, drive the INSTALLED app to its
-#                                   # login screen over WebDriver under Xvfb, then remove it
+#                                   # target/release/bundle/rpm/Tessera-<version>-1.x86_64.rpm
+#   bash scripts/package.sh check   # inspect both, `dpkg -i` the .deb, drive the INSTALLED app
+#                                   # to its login screen over WebDriver under Xvfb, remove it
 #
 # `build` signs updater artifacts only when TAURI_SIGNING_PRIVATE_KEY is set (the release
 # workflow); locally they are switched off, since the private key lives in the repository's
@@ -18,19 +19,22 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
 deb="$ROOT/target/release/bundle/deb/Tessera_${version}_amd64.deb"
+rpm="$ROOT/target/release/bundle/rpm/Tessera-${version}-1.x86_64.rpm"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
 build() {
-  local args=(build --bundles deb --ci)
+  local args=(build --bundles deb,rpm --ci)
   if [ -z "${TAURI_SIGNING_PRIVATE_KEY:-}" ]; then
     args+=(--config '{"bundle":{"createUpdaterArtifacts":false}}')
   fi
   ./node_modules/.bin/tauri "${args[@]}"
-  [ -f "$deb" ] || { echo "package.sh: expected $deb after the build" >&2; exit 1; }
-  echo "package.sh: built $deb ($(du -h "$deb" | cut -f1))"
+  for package in "$deb" "$rpm"; do
+    [ -f "$package" ] || { echo "package.sh: expected $package after the build" >&2; exit 1; }
+    echo "package.sh: built $package ($(du -h "$package" | cut -f1))"
+  done
 }
 
 fail() {
@@ -38,7 +42,31 @@ fail() {
   exit 1
 }
 
+# The .rpm, read with rpm itself (Debian's `rpm` package): name, version, what it needs, what
+# it installs. It cannot be installed here (Debian), so it is inspected, not started.
+check_rpm() {
+  [ -f "$rpm" ] || fail "no package at $rpm; run: bash scripts/package.sh build"
+  local info requires files
+  info="$(rpm -qip --nosignature "$rpm" 2>/dev/null)"
+  grep -Eq '^Name +: tessera$' <<<"$info" || fail "the .rpm's Name is not tessera: $info"
+  grep -Eq "^Version +: ${version//./\.}$" <<<"$info" || fail "the .rpm's Version is not $version: $info"
+  grep -Eq '^Architecture *: x86_64$' <<<"$info" || fail "the .rpm is not x86_64: $info"
+  grep -Eq '^License +: MIT OR Apache-2.0$' <<<"$info" || fail "the .rpm's License: $info"
+  grep -Eq '^URL +: https://' <<<"$info" || fail "the .rpm has no URL: $info"
+  requires="$(rpm -qpR --nosignature "$rpm" 2>/dev/null)"
+  grep -qx 'webkit2gtk4.1' <<<"$requires" || fail "the .rpm does not require webkit2gtk4.1: $requires"
+  rpm -qp --recommends --nosignature "$rpm" 2>/dev/null | grep -qx 'gnome-keyring' ||
+    fail "the .rpm does not recommend gnome-keyring"
+  files="$(rpm -qpl --nosignature "$rpm" 2>/dev/null)"
+  for path in /usr/bin/tessera /usr/share/applications/Tessera.desktop \
+    /usr/share/icons/hicolor/128x128/apps/tessera.png; do
+    grep -qx "$path" <<<"$files" || fail "the .rpm lacks $path: $files"
+  done
+  echo "package.sh: $rpm: tessera $version x86_64, requires webkit2gtk4.1, recommends gnome-keyring"
+}
+
 check() {
+  check_rpm
   [ -f "$deb" ] || fail "no package at $deb; run: bash scripts/package.sh build"
 
   # Metadata: what the package says about itself.

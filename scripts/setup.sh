@@ -50,6 +50,10 @@ want=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-d
   libssl-dev libdbus-1-dev pkg-config build-essential curl file ca-certificates)
 if [ "$MODE" = test ]; then
   want+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 libglib2.0-bin)
+  # The update test (scripts/update-test.sh): the updater installs a .deb through sudo when
+  # pkexec and a password dialog are absent; secret-tool lists the keyring items, xwininfo the
+  # restarted window; rpm inspects the .rpm (package.sh check).
+  want+=(sudo libsecret-tools x11-utils rpm)
 fi
 if [ "$MODE" = bench ]; then
   # session-env.sh (Xvfb, D-Bus, keyring); binutils for `size` on the app binary.

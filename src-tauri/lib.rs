@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod installation;
 pub mod launch;
 pub mod models;
 pub mod sharing;

@@ -4,8 +4,10 @@
 //! release without it ever getting in the way. On start the app asks the release feed
 //! (`plugins.updater.endpoints` in `tauri.conf.json`) at most once a day, in the background,
 //! and stays silent on any failure; sign-in never waits for it. A newer release is kept here
-//! and announced to the window (`update-available`); it is downloaded, checked against the
-//! public key compiled into the app (minisign) and installed only when the user asks.
+//! and announced to the window (`update-available`) with [`installation`]'s verdict: whether
+//! this installation can install the file the feed offers (and what installing does), or where
+//! to get the release instead. It is downloaded, checked against the public key compiled into
+//! the app (minisign) and installed only when the user asks, and only when installable.
 //! `TESSERA_NO_UPDATE_CHECK=1` turns the start-up check off (tests, benchmarks, managed
 //! installs).
 
@@ -18,6 +20,7 @@ use tauri_plugin_store::StoreExt;
 use tauri_plugin_updater::{Update, UpdaterBuilder, UpdaterExt};
 
 use crate::error::{CommandError, CommandResult};
+use crate::installation::{self, Installer, Verdict};
 
 /// How often the start-up check may ask the feed.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -33,36 +36,60 @@ pub struct UpdateInfo {
     pub current_version: String,
     pub notes: Option<String>,
     pub date: Option<String>,
+    /// How this copy was installed.
+    pub installer: Installer,
+    /// Whether "Install and restart" is offered.
+    pub installable: bool,
+    /// What installing does, or (not installable) where to get the release.
+    pub note: String,
 }
 
-/// The release found by the last check, waiting for the user.
+/// The release found by the last check, waiting for the user, with what this installation
+/// can do with it.
 #[derive(Default)]
-pub struct PendingUpdate(Mutex<Option<Update>>);
+pub struct PendingUpdate(Mutex<Option<(Update, Verdict)>>);
 
 impl PendingUpdate {
-    fn set(&self, update: Option<Update>) {
+    fn set(&self, update: Option<(Update, Verdict)>) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = update;
         }
     }
 
-    fn get(&self) -> Option<Update> {
+    fn get(&self) -> Option<(Update, Verdict)> {
         self.0.lock().ok().and_then(|slot| slot.clone())
     }
 
     /// What the window shows, if a newer release is waiting.
     pub fn info(&self) -> Option<UpdateInfo> {
-        self.0.lock().ok().and_then(|slot| slot.as_ref().map(info))
+        self.0
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|(u, v)| info(u, v)))
     }
 }
 
-fn info(update: &Update) -> UpdateInfo {
+fn info(update: &Update, verdict: &Verdict) -> UpdateInfo {
     UpdateInfo {
         version: update.version.clone(),
         current_version: update.current_version.clone(),
         notes: update.body.clone(),
         date: update.date.map(|d| d.to_string()),
+        installer: verdict.installer,
+        installable: verdict.installable,
+        note: verdict.note.clone(),
     }
+}
+
+/// What `installer` can do with `update` (the entry the plugin chose for this bundle).
+fn judge(update: &Update, installer: Installer) -> Verdict {
+    let app_image = std::env::var_os("APPIMAGE").map(std::path::PathBuf::from);
+    installation::verdict(
+        installer,
+        update.download_url.as_str(),
+        &update.version,
+        app_image.as_deref(),
+    )
 }
 
 /// Whether a check is due at `now`, given the time of the last one (seconds since the epoch).
@@ -116,9 +143,22 @@ pub async fn check<R: Runtime>(
     app: &AppHandle<R>,
     builder: UpdaterBuilder,
 ) -> CommandResult<Option<UpdateInfo>> {
+    check_as(app, builder, Installer::current()).await
+}
+
+/// [`check`] as an installation of kind `installer` would see it.
+pub async fn check_as<R: Runtime>(
+    app: &AppHandle<R>,
+    builder: UpdaterBuilder,
+    installer: Installer,
+) -> CommandResult<Option<UpdateInfo>> {
     let updater = builder.build().map_err(to_error)?;
     let update = updater.check().await.map_err(to_error)?;
-    let found = update.as_ref().map(info);
+    let update = update.map(|u| {
+        let verdict = judge(&u, installer);
+        (u, verdict)
+    });
+    let found = update.as_ref().map(|(u, v)| info(u, v));
     if let Some(pending) = app.try_state::<PendingUpdate>() {
         pending.set(update);
     }
@@ -129,15 +169,22 @@ pub async fn check<R: Runtime>(
 }
 
 /// Downloads the waiting release and verifies its signature; the bytes are only returned
-/// when the signature matches the app's public key.
+/// when the signature matches the app's public key. A release this installation cannot
+/// install is not downloaded at all (`update_unsupported`, with where to get it).
 pub async fn download<R: Runtime>(app: &AppHandle<R>) -> CommandResult<(Update, Vec<u8>)> {
-    let update = app
+    let (update, verdict) = app
         .try_state::<PendingUpdate>()
         .and_then(|pending| pending.get())
         .ok_or_else(|| CommandError::Update {
             code: "no_update",
             message: "No update is waiting to be installed.".to_owned(),
         })?;
+    if !verdict.installable {
+        return Err(CommandError::Update {
+            code: "update_unsupported",
+            message: verdict.note,
+        });
+    }
     let bytes = update.download(|_, _| {}, || {}).await.map_err(to_error)?;
     Ok((update, bytes))
 }
@@ -157,6 +204,8 @@ fn to_error(error: tauri_plugin_updater::Error) -> CommandError {
         E::Reqwest(_) | E::Network(_) => "update_network",
         E::ReleaseNotFound | E::TargetNotFound(_) | E::TargetsNotFound(_) => "update_not_found",
         E::InsecureTransportProtocol | E::EmptyEndpoints => "update_config",
+        E::InvalidUpdaterFormat | E::BinaryNotFoundInArchive => "update_format",
+        E::PackageInstallFailed | E::DebInstallFailed | E::AuthenticationFailed => "update_install",
         _ => "update_failed",
     };
     let message = match code {
@@ -165,6 +214,10 @@ fn to_error(error: tauri_plugin_updater::Error) -> CommandError {
                 .to_owned()
         }
         "update_network" => format!("Could not reach the update server: {error}"),
+        "update_install" => format!(
+            "The update was downloaded and verified, but the system did not install it ({error}); this version keeps running. Get it from {}",
+            installation::RELEASES_PAGE
+        ),
         _ => format!("The update failed: {error}"),
     };
     CommandError::Update { code, message }

@@ -2,11 +2,14 @@
 //! real tauri-plugin-updater: a loopback server plays GitHub's release feed (`latest.json` plus
 //! the artifact), signed with a throwaway minisign key made in the test. The app must accept a
 //! good signature and refuse a tampered artifact, a foreign key and a signature made for another
-//! version. Also checks that the shipped configuration carries a valid public key and an HTTPS
-//! feed.
+//! version. The feed entry the plugin picks must suit the installation: a `.deb` install is
+//! offered "Install and restart" only for a `.deb`, and is told where to get a release whose
+//! feed has only an AppImage (the plugin's fallback), without downloading it. Also checks that
+//! the shipped configuration carries a valid public key and an HTTPS feed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -21,9 +24,10 @@ use serde_json::{json, Value};
 use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
 use tauri::{App, Manager};
 use tauri_plugin_updater::UpdaterExt;
+use tessera_app::installation::{Installer, RELEASES_PAGE};
 use tessera_app::updates;
 
-const ARTIFACT: &[u8] = b"pretend this is Tessera_9.9.9_amd64.AppImage.tar.gz";
+const ARTIFACT: &[u8] = b"pretend this is Tessera_9.9.9_amd64.deb";
 
 /// A throwaway key pair; the public half in the form `plugins.updater.pubkey` takes.
 fn keys() -> (KeyPair, String) {
@@ -51,6 +55,7 @@ fn sign(pair: &KeyPair, data: &[u8], version: &str) -> String {
 struct Feed {
     manifest: Arc<Mutex<Value>>,
     artifact: Arc<Mutex<Vec<u8>>>,
+    downloads: Arc<AtomicUsize>,
 }
 
 async fn manifest(State(feed): State<Feed>) -> Response {
@@ -62,6 +67,7 @@ async fn manifest(State(feed): State<Feed>) -> Response {
 }
 
 async fn artifact(State(feed): State<Feed>) -> Vec<u8> {
+    feed.downloads.fetch_add(1, Ordering::SeqCst);
     feed.artifact.lock().unwrap().clone()
 }
 
@@ -70,10 +76,12 @@ async fn start_feed() -> (Feed, String) {
     let feed = Feed {
         manifest: Arc::new(Mutex::new(Value::Null)),
         artifact: Arc::new(Mutex::new(ARTIFACT.to_vec())),
+        downloads: Arc::new(AtomicUsize::new(0)),
     };
     let app = Router::new()
         .route("/latest.json", get(manifest))
         .route("/tessera.AppImage.tar.gz", get(artifact))
+        .route("/Tessera_9.9.9_amd64.deb", get(artifact))
         .with_state(feed.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -88,6 +96,7 @@ fn announce(feed: &Feed, base: &str, version: &str, signature: &str) {
         "pub_date": "2026-11-01T12:00:00Z",
         "platforms": {
             "linux-x86_64": {"signature": signature, "url": format!("{base}/tessera.AppImage.tar.gz")},
+            "linux-x86_64-deb": {"signature": signature, "url": format!("{base}/Tessera_9.9.9_amd64.deb")},
             "darwin-aarch64": {"signature": signature, "url": format!("{base}/tessera.AppImage.tar.gz")},
             "darwin-x86_64": {"signature": signature, "url": format!("{base}/tessera.AppImage.tar.gz")},
             "windows-x86_64": {"signature": signature, "url": format!("{base}/tessera.AppImage.tar.gz")}
@@ -109,11 +118,20 @@ fn app(pubkey: &str, base: &str) -> App<MockRuntime> {
         .unwrap()
 }
 
+/// A check as a `.deb` installation makes it.
 async fn check(app: &App<MockRuntime>) -> Option<updates::UpdateInfo> {
+    check_as(app, Installer::Deb).await
+}
+
+async fn check_as(app: &App<MockRuntime>, installer: Installer) -> Option<updates::UpdateInfo> {
     let handle = app.handle();
-    updates::check(handle, handle.updater_builder())
-        .await
-        .unwrap()
+    // The plugin picks `linux-x86_64-deb` only for a binary the bundler marked as a .deb; the
+    // test binary has no marker, so name the target the plugin would pick.
+    let mut builder = handle.updater_builder();
+    if installer == Installer::Deb {
+        builder = builder.target("linux-x86_64-deb");
+    }
+    updates::check_as(handle, builder, installer).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,6 +152,8 @@ async fn a_good_signature_is_accepted_and_the_window_sees_the_update() {
         .expect("9.9.9 is newer than the running app");
     assert_eq!(found.version, "9.9.9");
     assert_eq!(found.notes.as_deref(), Some("Faster sign-in."));
+    assert!(found.installable, "{found:?}");
+    assert!(found.note.contains("administrator password"), "{found:?}");
     assert_eq!(pending.info(), Some(found));
 
     let (_, bytes) = updates::download(app.handle()).await.unwrap();
@@ -215,6 +235,59 @@ async fn an_unreachable_feed_is_a_network_error() {
         .err()
         .unwrap();
     assert_eq!(error.code(), "update_network", "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deb_install_offered_only_an_appimage_is_told_where_to_get_it() {
+    let (pair, pubkey) = keys();
+    let (feed, base) = start_feed().await;
+    announce(&feed, &base, "9.9.9", &sign(&pair, ARTIFACT, "9.9.9"));
+    // Only the plain Linux entry, as in the issue: the plugin falls back to it for a .deb.
+    feed.manifest.lock().unwrap()["platforms"]
+        .as_object_mut()
+        .unwrap()
+        .remove("linux-x86_64-deb");
+    let app = app(&pubkey, &base);
+    let handle = app.handle();
+    // What the plugin itself picks for a .deb install without a `-deb` entry: the AppImage.
+    let found = updates::check_as(handle, handle.updater_builder(), Installer::Deb)
+        .await
+        .unwrap()
+        .expect("the release is found");
+    assert_eq!(found.version, "9.9.9");
+    assert!(!found.installable, "{found:?}");
+    assert!(
+        found.note.contains("no .deb package update"),
+        "{}",
+        found.note
+    );
+    assert!(found.note.contains(RELEASES_PAGE), "{}", found.note);
+
+    // Installing anyway (a stale window, a script) is refused before anything is downloaded.
+    let error = updates::download(handle).await.err().unwrap();
+    assert_eq!(error.code(), "update_unsupported", "{error:?}");
+    assert!(error.message().contains(RELEASES_PAGE));
+    assert_eq!(feed.downloads.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_without_a_bundle_marker_is_never_offered_an_install() {
+    // The test binary, like a build from source or a distribution's package, has no marker.
+    assert_eq!(Installer::current(), Installer::Unknown);
+    let (pair, pubkey) = keys();
+    let (feed, base) = start_feed().await;
+    announce(&feed, &base, "9.9.9", &sign(&pair, ARTIFACT, "9.9.9"));
+    let app = app(&pubkey, &base);
+    let handle = app.handle();
+    let found = updates::check(handle, handle.updater_builder())
+        .await
+        .unwrap()
+        .expect("the release is found");
+    assert!(!found.installable, "{found:?}");
+    assert!(found.note.contains("package manager"), "{}", found.note);
+    let error = updates::install(handle).await.err().unwrap();
+    assert_eq!(error.code(), "update_unsupported", "{error:?}");
+    assert_eq!(feed.downloads.load(Ordering::SeqCst), 0);
 }
 
 #[test]

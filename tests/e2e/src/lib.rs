@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 
+pub mod ui;
+
 /// Environment variable naming the app binary under test (set by `scripts/test.sh`).
 pub const APP_BIN_ENV: &str = "TESSERA_APP_BIN";
 

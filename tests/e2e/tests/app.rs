@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use fantoccini::{Client, Locator};
-use tessera_e2e::{app_binary, app_slot, save_screenshot, testid, wait_until_ready, Driver};
+use fantoccini::Client;
+use tessera_e2e::ui::{click, send, sign_in, text, type_into, visible, wait_text};
+use tessera_e2e::{app_binary, app_slot, save_screenshot, wait_until_ready, Driver};
 use tessera_session::vault::Vault;
 use tessera_session::{paths, KeyringStore, ProfilesFile, SecretStore, Session, SessionConfig};
 use tessera_testkit::{BackendKind, ServerOptions, Stack, StackOptions, TestServer};
@@ -139,80 +140,6 @@ impl Install {
         ))
         .unwrap()
     }
-}
-
-async fn visible(client: &Client, id: &str) -> Result<()> {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(&format!("{}:not([hidden])", testid(id))))
-        .await
-        .with_context(|| format!("{id} never became visible"))?;
-    Ok(())
-}
-
-async fn text(client: &Client, id: &str) -> Result<String> {
-    Ok(client.find(Locator::Css(&testid(id))).await?.text().await?)
-}
-
-async fn type_into(client: &Client, id: &str, value: &str) -> Result<()> {
-    let field = client.find(Locator::Css(&testid(id))).await?;
-    field.clear().await?;
-    if !value.is_empty() {
-        field.send_keys(value).await?;
-    }
-    Ok(())
-}
-
-async fn click(client: &Client, id: &str) -> Result<()> {
-    client
-        .find(Locator::Css(&testid(id)))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
-/// Polls until `id`'s text satisfies `check` (at most 20 s).
-async fn wait_text(client: &Client, id: &str, check: impl Fn(&str) -> bool) -> Result<String> {
-    for _ in 0..200 {
-        let t = text(client, id).await?;
-        if check(&t) {
-            return Ok(t);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let t = text(client, id).await?;
-    anyhow::bail!("{id} never matched; it says {t:?}")
-}
-
-async fn sign_in(client: &Client, user: &str, password: &str) -> Result<()> {
-    type_into(client, "username", user).await?;
-    type_into(client, "password", password).await?;
-    click(client, "sign-in").await
-}
-
-async fn send(client: &Client, method: &str, path: &str, body: &str) -> Result<(String, String)> {
-    // WebKitWebDriver cannot click an <option>: set the <select> the way a change would.
-    client
-        .execute(
-            "const s = document.querySelector(\"[data-testid='request-method']\"); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
-            vec![serde_json::json!(method)],
-        )
-        .await?;
-    type_into(client, "request-path", path).await?;
-    type_into(client, "request-body", body).await?;
-    // Mark the old response so we wait for the new one.
-    client
-        .execute(
-            "document.querySelector(\"[data-testid='response-status']\").textContent='…'",
-            vec![],
-        )
-        .await?;
-    click(client, "request-send").await?;
-    let status = wait_text(client, "response-status", |s| s != "…" && s != "–").await?;
-    let body = text(client, "response-body").await?;
-    Ok((status, body))
 }
 
 /// The page's DOM, localStorage and sessionStorage, as one string.
