@@ -31,8 +31,8 @@ bash scripts/lint-workflows.sh
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
-step "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --locked --features tessera-e2e/e2e -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings (every test target, the e2e ones included)"
+cargo clippy --workspace --all-targets --locked --features tessera-e2e/e2e-update -- -D warnings
 
 step "build the app like a release, and its .deb and .rpm (pinned Tauri CLI)"
 bash scripts/package.sh build

@@ -104,5 +104,5 @@ fi
 
 TESSERA_APP_BIN=/usr/bin/tessera TESSERA_UPDATE_DIR="$work" TESSERA_UPDATE_FROM="$from" \
   TESSERA_UPDATE_TO="$to" TESSERA_UPDATE_FEED_PORT="$port" \
-  bash scripts/session-env.sh cargo test --locked -p tessera-e2e --features e2e --test update -- --nocapture
+  bash scripts/session-env.sh cargo test --locked -p tessera-e2e --features e2e-update --test update -- --nocapture
 echo "update-test.sh: Tessera $from updated itself to $to through the real updater and dpkg"
