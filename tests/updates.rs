@@ -27,6 +27,9 @@ use tauri_plugin_updater::UpdaterExt;
 use tessera_app::installation::{Installer, RELEASES_PAGE};
 use tessera_app::updates;
 
+#[path = "updates/release_feed.rs"]
+mod release_feed;
+
 const ARTIFACT: &[u8] = b"pretend this is Tessera_9.9.9_amd64.deb";
 
 /// A throwaway key pair; the public half in the form `plugins.updater.pubkey` takes.

@@ -32,6 +32,9 @@ async fn trace_logs_of_a_full_session_contain_no_secret() {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
+        // No timestamps: their microseconds are six-digit numbers, and one of them equal to
+        // the one-time code made this test fail by chance (CI, 2026-12-04).
+        .without_time()
         .with_writer(move || writer.clone())
         .init();
 
@@ -119,18 +122,73 @@ async fn trace_logs_of_a_full_session_contain_no_secret() {
         logs.contains("the server asks for a second factor"),
         "the MFA session ran"
     );
-    for secret in cookie_secrets {
+    let CookieModeSecrets { cookies, code } = cookie_secrets;
+    for (name, value) in &cookies {
         assert!(
-            !logs.contains(&secret),
-            "a cookie value or code leaked into the logs"
+            value.len() >= 16,
+            "cookie {name} holds a {}-character value: too short to look for",
+            value.len()
         );
+        if let Some(line) = line_with(&logs, value) {
+            panic!("the value of cookie {name} leaked into the logs: {line}");
+        }
     }
+    if let Some(line) = line_with_number(&logs, &code) {
+        panic!("the one-time code leaked into the logs: {line}");
+    }
+}
+
+/// The first log line holding `secret`, with the secret masked, to name a leak without
+/// repeating it.
+fn line_with(logs: &str, secret: &str) -> Option<String> {
+    logs.lines()
+        .find(|line| line.contains(secret))
+        .map(|line| line.replace(secret, "<secret>"))
+}
+
+/// The first log line holding `number` as a number of its own (not inside a longer run of
+/// digits, such as a port or a byte count), masked.
+fn line_with_number(logs: &str, number: &str) -> Option<String> {
+    logs.lines()
+        .find(|line| {
+            line.match_indices(number).any(|(at, _)| {
+                let before = line[..at].chars().next_back();
+                let after = line[at + number.len()..].chars().next();
+                !before.is_some_and(|c| c.is_ascii_digit())
+                    && !after.is_some_and(|c| c.is_ascii_digit())
+            })
+        })
+        .map(|line| line.replace(number, "<code>"))
+}
+
+/// What went over the wire in cookie mode besides the tokens.
+struct CookieModeSecrets {
+    /// The cookies the keyring kept, by name.
+    cookies: Vec<(String, String)>,
+    /// The one-time code.
+    code: String,
+}
+
+#[test]
+fn the_leak_finders_find_a_leak_and_only_a_leak() {
+    let logs = "INFO a\nDEBUG sent csrf=abcdefghijklmnopqrstuvwxyz012345 ok\nTRACE port 4123456\n";
+    assert_eq!(
+        line_with(logs, "abcdefghijklmnopqrstuvwxyz012345").as_deref(),
+        Some("DEBUG sent csrf=<secret> ok")
+    );
+    assert_eq!(line_with(logs, "zyxwvutsrqponmlkjihgfedcba543210"), None);
+    // Inside a longer number it is not the code; on its own it is.
+    assert_eq!(line_with_number(logs, "123456"), None);
+    assert_eq!(
+        line_with_number("DEBUG code=123456 sent", "123456").as_deref(),
+        Some("DEBUG code=<code> sent")
+    );
 }
 
 /// dj-rest-auth 7.2 in cookie mode with MFA on (the real package): sign-in, a code, a request,
 /// a refresh, sign-out. Returns the secrets besides the tokens that went over the wire: the
 /// cookie values the keyring kept and the code.
-async fn cookie_mode_with_a_second_factor() -> Vec<String> {
+async fn cookie_mode_with_a_second_factor() -> CookieModeSecrets {
     use tessera_session::profile::Preset;
     use tessera_testkit::{ServerOptions, Stack, StackOptions, TestServer};
     const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -167,17 +225,19 @@ async fn cookie_mode_with_a_second_factor() -> Vec<String> {
         .await
         .unwrap();
     let entry: serde_json::Value = serde_json::from_str(&h.stored_entry()).unwrap();
-    let mut secrets: Vec<String> = entry["cookies"]
+    let cookies: Vec<(String, String)> = entry["cookies"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|pair| pair[1].as_str().unwrap().to_owned())
+        .map(|pair| {
+            let name = pair[0].as_str().unwrap().to_owned();
+            (name, pair[1].as_str().unwrap().to_owned())
+        })
         .collect();
     assert!(
-        !secrets.is_empty(),
+        !cookies.is_empty(),
         "dj-rest-auth set csrftoken and sessionid: {entry}"
     );
-    secrets.push(code);
     h.advance(31).await;
     let r = session
         .request(ApiRequest::post("/api/echo/").json(&"x").unwrap())
@@ -186,5 +246,5 @@ async fn cookie_mode_with_a_second_factor() -> Vec<String> {
     assert_eq!(r.status, 200, "{}", r.text());
     let out = session.logout().await.unwrap();
     assert!(out.server_revoked, "{out:?}");
-    secrets
+    CookieModeSecrets { cookies, code }
 }
