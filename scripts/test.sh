@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tessera's whole test suite: the one command CI runs (`.ci/run` calls exactly this).
 # Sets up what is missing, then: formatting, clippy (warnings are errors), a release-mode
-# build of the app and its .deb and .rpm, every test (unit, integration against real Django + simplejwt and
+# build of the app and its .deb, .rpm and AppImage, every test (unit, integration against real Django + simplejwt and
 # the Rust backend, real Secret Service, and WebDriver tests of the real window) under Xvfb,
-# then the .deb installed and updated to the next version through the real updater.
+# then the .deb installed and the .deb and the AppImage updated to the next version through the
+# real updater.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -34,7 +35,7 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings (every test target, the e2e ones included)"
 cargo clippy --workspace --all-targets --locked --features tessera-e2e/e2e-update -- -D warnings
 
-step "build the app like a release, and its .deb and .rpm (pinned Tauri CLI)"
+step "build the app like a release, and its .deb, .rpm and AppImage (pinned Tauri CLI)"
 bash scripts/package.sh build
 export TESSERA_APP_BIN="$ROOT/target/release/tessera"
 
@@ -46,10 +47,10 @@ step "cargo test --workspace (under Xvfb + D-Bus + gnome-keyring, WebDriver test
 mkdir -p artifacts
 bash scripts/session-env.sh cargo test --workspace --locked --features tessera-e2e/e2e
 
-step "inspect the .rpm; install the .deb with dpkg -i and start the installed app to its login screen"
+step "inspect the .rpm; start the AppImage, and the .deb installed with dpkg -i, to the login screen"
 bash scripts/package.sh check
 
-step "update an installed .deb N to N+1 through the real updater (test-only loopback feed)"
+step "update an installed .deb and an AppImage N to N+1 through the real updater (test-only loopback feed)"
 bash scripts/update-test.sh
 
 step "all checks passed in $((SECONDS - start)) s"
