@@ -110,13 +110,16 @@ done
 node_major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
 [ "$node_major" -ge "$MIN_NODE_MAJOR" ] || die "Node.js $node_major is too old: the Tauri CLI needs $MIN_NODE_MAJOR or later (Debian 12 and Ubuntu 24.04 ship 18; on older systems install a newer Node.js first)"
 pinned_cli="$(sed -n 's/.*"@tauri-apps\/cli": "\([^"]*\)".*/\1/p' package.json)"
-if [ "$(as_user ./node_modules/.bin/tauri --version 2>/dev/null | awk '{print $2}')" != "$pinned_cli" ]; then
+pinned_axe="$(sed -n 's/.*"axe-core": "\([^"]*\)".*/\1/p' package.json)"
+installed_axe="$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' node_modules/axe-core/package.json 2>/dev/null || true)"
+if [ "$(as_user ./node_modules/.bin/tauri --version 2>/dev/null | awk '{print $2}')" != "$pinned_cli" ] ||
+  [ "$installed_axe" != "$pinned_axe" ]; then
   # package.json pins the CLI exactly, and the CLI pins its platform binary exactly. No lock
   # file: npm 11 writes locks without other platforms' optional binaries, which `npm ci` rejects.
-  log "installing the Tauri CLI $pinned_cli (npm install)"
+  log "installing the Tauri CLI $pinned_cli and axe-core $pinned_axe (npm install)"
   as_user npm install --no-package-lock --no-audit --no-fund --loglevel=error
 else
-  log "Tauri CLI $pinned_cli: present"
+  log "Tauri CLI $pinned_cli, axe-core $pinned_axe: present"
 fi
 
 if [ "$MODE" = test ]; then

@@ -44,6 +44,9 @@ async function init() {
   $("update-dismiss").addEventListener("click", () => {
     $("update-banner").hidden = true;
   });
+  // Escape leaves registration for sign-in and closes the update bar. Not the profile form:
+  // it may hold unsaved changes (its Back button is first in the tab order).
+  document.addEventListener("keydown", onEscape);
   focusFirstEmpty();
 
   // Independent start-up calls go out together (each is an IPC round trip); only app_start
@@ -89,6 +92,19 @@ async function init() {
   document.body.dataset.ready = "true";
   if (invoke) {
     call("app_ready").catch(() => {});
+  }
+}
+
+function onEscape(event) {
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  // An open <select> list closes by itself; nothing else happens for that press.
+  if (event.target instanceof HTMLSelectElement) return;
+  if (!$("register-screen").hidden) {
+    event.preventDefault();
+    showLogin(null);
+  } else if (!$("update-banner").hidden && $("update-banner").contains(event.target)) {
+    event.preventDefault();
+    $("update-banner").hidden = true;
   }
 }
 

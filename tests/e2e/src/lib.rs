@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 
+pub mod a11y;
 pub mod ui;
 
 /// Environment variable naming the app binary under test (set by `scripts/test.sh`).

@@ -18,6 +18,10 @@ use tessera_session::vault::Vault;
 use tessera_session::{paths, KeyringStore, ProfilesFile, SecretStore, Session, SessionConfig};
 use tessera_testkit::{BackendKind, ServerOptions, Stack, StackOptions, TestServer};
 
+#[path = "app/a11y.rs"]
+mod a11y;
+#[path = "app/keyboard.rs"]
+mod keyboard;
 #[path = "app/sharing.rs"]
 mod sharing;
 
@@ -33,12 +37,15 @@ const ACCESS_LIFETIME: u64 = 4;
 /// One app installation: its own data directory (profiles file) shared by every launch.
 struct Install {
     xdg: tempfile::TempDir,
+    /// The desktop's "reduce animations" setting (`gtk-enable-animations=0`).
+    reduced_motion: bool,
 }
 
 impl Install {
     fn new() -> Self {
         Self {
             xdg: tempfile::tempdir().unwrap(),
+            reduced_motion: false,
         }
     }
 
@@ -84,8 +91,9 @@ impl Install {
         std::fs::write(
             gtk.join("settings.ini"),
             format!(
-                "[Settings]\ngtk-application-prefer-dark-theme={dark}\ngtk-theme-name={}\n",
-                if dark == 1 { "Adwaita-dark" } else { "Adwaita" }
+                "[Settings]\ngtk-application-prefer-dark-theme={dark}\ngtk-theme-name={}\ngtk-enable-animations={}\n",
+                if dark == 1 { "Adwaita-dark" } else { "Adwaita" },
+                u8::from(!self.reduced_motion)
             ),
         )?;
         let env = [
