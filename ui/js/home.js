@@ -2,7 +2,7 @@
 // sign-out, "Share with local tools" (sharing.js), and the activity log fed by Rust's session
 // events.
 
-import { $, busy, call, countdown, go, humanDuration, messageOf, profileByName, show, state } from "./core.js";
+import { $, busy, call, countdown, go, humanDuration, messageOf, profileByName, setError, show, state } from "./core.js";
 import { refreshSharing } from "./sharing.js";
 
 // `user` (who is signed in) comes with the status from the same command: one round trip.
@@ -52,7 +52,7 @@ export function stopTimer() {
 function applyStatus(status) {
   if (!state.status || !status || status.profile !== state.status.profile) return;
   if (!status.signed_in) {
-    go.login(status.reason || "Your session has ended. Sign in again.");
+    endSession(status.reason || "Your session has ended. Sign in again.", null);
     return;
   }
   state.status = status;
@@ -74,8 +74,14 @@ function showResponseNote(lines) {
   note.hidden = lines.length === 0;
 }
 
-export async function onSend(event) {
+export function onSend(event) {
   event.preventDefault();
+  const body = $("request-body").value;
+  return send({ method: $("request-method").value, path: $("request-path").value.trim(), body: body.trim() === "" ? null : body }, false);
+}
+
+// One request from the console; `again` when it is the one the session's end interrupted.
+async function send(request, again) {
   const button = $("request-send");
   if (button.disabled || !state.status) return;
   busy(button, true);
@@ -83,19 +89,13 @@ export async function onSend(event) {
   $("response-time").textContent = "…";
   $("response-body").textContent = "";
   showResponseNote([]);
-  const body = $("request-body").value;
   try {
-    const response = await call("session_request", {
-      profile: state.status.profile,
-      method: $("request-method").value,
-      path: $("request-path").value.trim(),
-      body: body.trim() === "" ? null : body,
-    });
+    const response = await call("session_request", { profile: state.status.profile, ...request });
     $("response-status").textContent = String(response.status);
     $("response-time").textContent = `${response.elapsed_ms} ms`;
     $("response-body").textContent = response.body;
     // The engine bounds what comes over IPC and says why a body is not re-indented.
-    const notes = [];
+    const notes = again ? [`Sent again after you signed in: ${request.method} ${request.path}.`] : [];
     if (response.hint) notes.push(response.hint);
     if (response.note) notes.push(response.note);
     if (response.truncated) notes.push("Only the first 1 MiB of the response is shown.");
@@ -106,7 +106,7 @@ export async function onSend(event) {
     $("response-time").textContent = "–";
     $("response-body").textContent = messageOf(error);
     if (error && (error.code === "session_expired" || error.code === "login_required")) {
-      go.login(error.message);
+      endSession(error.message, request);
       return;
     }
     refreshStatus();
@@ -160,8 +160,81 @@ export function onSessionEvent(event) {
   logActivity(event);
   if (!state.status || event.profile !== state.status.profile) return;
   if (event.event === "session_expired") {
-    go.login(event.reason);
+    endSession(event.reason, null);
   } else if (event.event === "refreshed" || event.event === "restored") {
     refreshStatus();
   }
+}
+
+// ---- the session ended mid-work: sign in again over the home screen ------------------------
+// The console, its request and its response stay where they are; a request the end interrupted
+// is sent again after the sign-in. Anything else (a second factor, leaving) goes to sign-in.
+let interrupted = null;
+
+function endSession(reason, request) {
+  const sheet = $("resign-sheet");
+  if ($("home-screen").hidden || !state.status) {
+    go.login(reason);
+    return;
+  }
+  stopTimer();
+  if (request) interrupted = request;
+  $("resign-reason").textContent = reason || "Your session has ended.";
+  $("resign-kept").hidden = interrupted === null;
+  if (!sheet.open) {
+    $("resign-username").value = $("username").value.trim();
+    $("resign-password").value = "";
+    setError($("resign-error"), null);
+    sheet.showModal();
+  }
+  ($("resign-username").value === "" ? $("resign-username") : $("resign-password")).focus();
+}
+
+function leaveToSignIn() {
+  const reason = $("resign-reason").textContent;
+  interrupted = null;
+  $("resign-sheet").close();
+  go.login(reason);
+}
+
+export async function onResign(event) {
+  event.preventDefault();
+  const button = $("resign-submit");
+  if (button.disabled || !state.status) return;
+  const login = $("resign-username").value.trim();
+  if (login === "" || $("resign-password").value === "") {
+    setError($("resign-error"), "Enter your username and password.");
+    return;
+  }
+  busy(button, true);
+  try {
+    const signedIn = await call("session_login", { profile: state.status.profile, login, password: $("resign-password").value });
+    $("resign-password").value = "";
+    $("username").value = login;
+    $("resign-sheet").close();
+    showHome(signedIn.status, signedIn.user);
+    const request = interrupted;
+    interrupted = null;
+    if (request) await send(request, true);
+  } catch (error) {
+    $("resign-password").value = "";
+    if (error && error.code === "mfa_required") {
+      leaveToSignIn();
+    } else {
+      setError($("resign-error"), error);
+      $("resign-password").focus();
+    }
+  } finally {
+    busy(button, false);
+  }
+}
+
+export function wireResign() {
+  $("resign-form").addEventListener("submit", onResign);
+  $("resign-leave").addEventListener("click", leaveToSignIn);
+  // Escape on the sheet: to the sign-in screen, like its button (never a dead home screen).
+  $("resign-sheet").addEventListener("cancel", (event) => {
+    event.preventDefault();
+    leaveToSignIn();
+  });
 }

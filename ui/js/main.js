@@ -4,7 +4,7 @@
 import { $, call, invoke, listen, messageOf, state } from "./core.js";
 import { onInstallUpdate, showUpdate } from "./updates.js";
 import { onShareCopy, onShareStop, onShareToggle } from "./sharing.js";
-import { logActivity, onSend, onSessionEvent, onSignOut, showHome } from "./home.js";
+import { logActivity, onSend, onSessionEvent, onSignOut, showHome, wireResign } from "./home.js";
 import { focusFirstEmpty, onLoginSubmit, onRegister, renderSelectedProfile, showLogin, showPasswordStep, showRegister } from "./login.js";
 import { applyProfiles, editProfile, onChoosePreset, onDeleteProfile, onDetect, onDuplicateProfile, onPickCa, onPickKey, onSaveProfile, onTestProfile, showProfiles } from "./profiles.js";
 
@@ -24,6 +24,7 @@ async function init() {
   $("register-cancel").addEventListener("click", () => showLogin(null));
   $("request-form").addEventListener("submit", onSend);
   $("sign-out").addEventListener("click", onSignOut);
+  wireResign();
   $("share-toggle").addEventListener("change", onShareToggle);
   $("share-copy").addEventListener("click", onShareCopy);
   $("share-stop").addEventListener("click", onShareStop);

@@ -3,7 +3,9 @@
 //! blacklist on): sign-in errors, refresh while the window is open, restore on relaunch,
 //! sign-out with blacklisting, no token in the page, and an unreachable server. One test runs
 //! a real dj-rest-auth 7.2 in cookie mode with TOTP two-factor sign-in instead; `sharing`
-//! flips "Share with local tools" and uses the session through the URL the page shows.
+//! flips "Share with local tools" and uses the session through the URL the page shows; `a11y`
+//! runs axe-core on every screen in both themes; `keyboard` does the journey with keys only;
+//! `resign` signs in again over the work when the session ends mid-work.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
@@ -22,6 +24,8 @@ use tessera_testkit::{BackendKind, ServerOptions, Stack, StackOptions, TestServe
 mod a11y;
 #[path = "app/keyboard.rs"]
 mod keyboard;
+#[path = "app/resign.rs"]
+mod resign;
 #[path = "app/sharing.rs"]
 mod sharing;
 
@@ -528,6 +532,8 @@ async fn dj_rest_auth_cookie_mode_with_a_totp_code_detected_and_signed_in_in_the
         "the password step wrote to the keyring"
     );
     save_screenshot(&client, "mfa-code-step").await?;
+    let found = tessera_e2e::a11y::axe(&client, "second-factor code").await?;
+    ensure!(found.is_empty(), "axe-core on the code step: {found:?}");
 
     // 3. A wrong code: refused, the step stays for another try, the field is emptied.
     let code = tessera_testkit::totp_now(TOTP_SECRET)?;
@@ -547,6 +553,8 @@ async fn dj_rest_auth_cookie_mode_with_a_totp_code_detected_and_signed_in_in_the
         after == serde_json::json!(["", true]),
         "after a refused code: {after}"
     );
+    let found = tessera_e2e::a11y::axe(&client, "second-factor code refused").await?;
+    ensure!(found.is_empty(), "axe-core on the refused code: {found:?}");
 
     // 4. The current TOTP code: home, and the session works.
     let code = tessera_testkit::totp_now(TOTP_SECRET)?;

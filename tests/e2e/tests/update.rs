@@ -34,6 +34,7 @@ use axum::routing::get;
 use axum::Router;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
+use tessera_e2e::a11y::axe;
 use tessera_e2e::ui::{click, send, sign_in, text, visible, wait_text};
 use tessera_e2e::{app_slot, save_screenshot, testid, wait_until_ready, Driver};
 use tessera_session::{paths, ProfilesFile};
@@ -277,15 +278,23 @@ struct Install {
     app: PathBuf,
     /// The profile, and so the keyring entry, of this install.
     profile: &'static str,
+    /// The desktop prefers the dark theme (the update bar is checked in both).
+    dark: bool,
 }
 
 impl Install {
     /// A fresh data folder with the test server as `profile`.
-    fn new(server: &TestServer, app: PathBuf, profile: &'static str) -> Result<Install> {
+    fn new(
+        server: &TestServer,
+        app: PathBuf,
+        profile: &'static str,
+        dark: bool,
+    ) -> Result<Install> {
         let install = Install {
             xdg: tempfile::tempdir()?,
             app,
             profile,
+            dark,
         };
         ProfilesFile::update(&paths::profiles_file(&install.data_dir()), |file| {
             let mut profile = tessera_session::Profile::new(server.base_url().clone());
@@ -316,8 +325,18 @@ impl Install {
         self.forget_last_check()?;
         // An AppImage runs without FUSE by extracting itself; its restart after an update
         // inherits this too.
+        let config = self.xdg.path().join("config");
+        std::fs::create_dir_all(config.join("gtk-3.0"))?;
+        std::fs::write(
+            config.join("gtk-3.0/settings.ini"),
+            format!(
+                "[Settings]\ngtk-application-prefer-dark-theme={}\n",
+                u8::from(self.dark)
+            ),
+        )?;
         let env = [
             ("XDG_DATA_HOME", self.xdg.path().as_os_str()),
+            ("XDG_CONFIG_HOME", config.as_os_str()),
             ("APPIMAGE_EXTRACT_AND_RUN", std::ffi::OsStr::new("1")),
         ];
         let driver = Driver::start_with_env(&env).await?;
@@ -373,7 +392,7 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
         .user()
         .map(|(u, p)| (u.to_owned(), p.to_owned()))
         .unwrap();
-    let install = Install::new(&server, PathBuf::from(APP), PROFILE)?;
+    let install = Install::new(&server, PathBuf::from(APP), PROFILE, false)?;
 
     // 1. Only an AppImage in the feed: a .deb install is told where to get N+1, no button.
     let (driver, client) = install.launch(&server).await?;
@@ -390,6 +409,8 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
         "a .deb install was offered an AppImage to install"
     );
     save_screenshot(&client, "update-get-it-elsewhere").await?;
+    let found = axe(&client, "update bar, get it elsewhere").await?;
+    ensure!(found.is_empty(), "axe-core on the update bar: {found:?}");
     sign_in(&client, &user, &password).await?;
     visible(&client, "home-screen").await?;
     ensure!(
@@ -430,6 +451,11 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
         "N stopped working after the refusal: {status}"
     );
     save_screenshot(&client, "update-tampered-refused").await?;
+    let found = axe(&client, "update bar, refused").await?;
+    ensure!(
+        found.is_empty(),
+        "axe-core on the refused update: {found:?}"
+    );
     let _ = client.close().await;
     drop(driver);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -557,7 +583,7 @@ async fn an_appimage_replaces_itself_and_keeps_the_session() -> Result<()> {
         "N and N+1 are the same file"
     );
     // Its own profile: the .deb test's keyring entry stays out of the way.
-    let install = Install::new(&server, image.clone(), "appimage")?;
+    let install = Install::new(&server, image.clone(), "appimage", true)?;
 
     // 1. N offers the AppImage, says what will happen; sign in and renew once (the lock).
     let (driver, client) = install.launch(&server).await?;
@@ -588,6 +614,11 @@ async fn an_appimage_replaces_itself_and_keeps_the_session() -> Result<()> {
         "expected one running app, found {before:?}"
     );
     save_screenshot(&client, "update-appimage-offer").await?;
+    let found = axe(&client, "update bar, install offered (dark)").await?;
+    ensure!(
+        found.is_empty(),
+        "axe-core on the offered update: {found:?}"
+    );
     click(&client, "update-install").await?;
     poll(
         "the AppImage file becoming N+1",
