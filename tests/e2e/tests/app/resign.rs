@@ -45,11 +45,7 @@ async fn a_session_that_ends_mid_work_is_signed_in_again_over_the_work() -> Resu
 
     // The work: a POST with a body, written in the console.
     let body = r#"{"kept": "the user's work"}"#;
-    client
-        .find(fantoccini::Locator::Css("[data-testid='request-method']"))
-        .await?
-        .select_by_value("POST")
-        .await?;
+    script_on(&client, "request-method", "(el.value = 'POST', el.value)").await?;
     type_into(&client, "request-path", "/api/echo/").await?;
     type_into(&client, "request-body", body).await?;
 
@@ -67,6 +63,8 @@ async fn a_session_that_ends_mid_work_is_signed_in_again_over_the_work() -> Resu
         "the home screen was left"
     );
     visible(&client, "resign-kept").await?;
+    let found = tessera_e2e::a11y::axe(&client, "sign-in sheet").await?;
+    ensure!(found.is_empty(), "axe-core on the sign-in sheet: {found:?}");
     let reason = text(&client, "resign-reason").await?;
     ensure!(!reason.is_empty(), "the sheet does not say why");
     ensure!(
