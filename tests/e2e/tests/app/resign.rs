@@ -53,13 +53,9 @@ async fn a_session_that_ends_mid_work_is_signed_in_again_over_the_work() -> Resu
     server.shift_clock(TWO_DAYS).await?;
     click(&client, "request-send").await?;
     wait_sheet(&client).await?;
+    let home_hidden = script_on(&client, "home-screen", "el.hidden").await?;
     ensure!(
-        !client
-            .find(fantoccini::Locator::Css("[data-testid='home-screen']"))
-            .await?
-            .attr("hidden")
-            .await?
-            .is_some(),
+        home_hidden == serde_json::Value::Bool(false),
         "the home screen was left"
     );
     visible(&client, "resign-kept").await?;
