@@ -165,17 +165,22 @@ export function showRegister() {
   const entry = profileByName(state.selected);
   if (!entry) return;
   $("register-url").textContent = entry.profile.base_url;
-  for (const p of document.querySelectorAll("#register-form .field-error")) setError(p, null);
+  clearFieldErrors();
   setError($("register-error"), null);
   show("register-screen");
   $("reg-username").focus();
+}
+
+function clearFieldErrors() {
+  for (const p of document.querySelectorAll("#register-form .field-error")) setError(p, null);
+  for (const input of document.querySelectorAll("#register-form input")) input.removeAttribute("aria-invalid");
 }
 
 export async function onRegister(event) {
   event.preventDefault();
   const button = $("register-submit");
   if (button.disabled) return;
-  for (const p of document.querySelectorAll("#register-form .field-error")) setError(p, null);
+  clearFieldErrors();
   setError($("register-error"), null);
   busy(button, true);
   try {
@@ -196,11 +201,16 @@ export async function onRegister(event) {
         const box = document.querySelector(`#register-form .field-error[data-field="${CSS.escape(field)}"]`);
         if (box) {
           setError(box, [].concat(messages).join(" "));
+          // The field says it is wrong, and its error is its description (aria-describedby).
+          const input = $(`reg-${field}`);
+          if (input) input.setAttribute("aria-invalid", "true");
           shown = true;
         }
       }
     }
     if (!shown || !fields) setError($("register-error"), error);
+    const invalid = document.querySelector('#register-form [aria-invalid="true"]');
+    if (invalid) invalid.focus();
   } finally {
     busy(button, false);
   }

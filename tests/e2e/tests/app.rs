@@ -24,6 +24,8 @@ use tessera_testkit::{BackendKind, ServerOptions, Stack, StackOptions, TestServe
 mod a11y;
 #[path = "app/keyboard.rs"]
 mod keyboard;
+#[path = "app/register.rs"]
+mod register;
 #[path = "app/resign.rs"]
 mod resign;
 #[path = "app/sharing.rs"]
