@@ -45,7 +45,7 @@ chmod +x "$work/linuxdeploy.AppImage"
 (cd "$work" && ./linuxdeploy.AppImage --appimage-extract >/dev/null)
 apprun="$work/squashfs-root/plugins/linuxdeploy-plugin-appimage/appimagetool-prefix/usr/bin/AppRun"
 [ -f "$apprun" ] || { echo "appimage-tools.sh: no AppRun inside linuxdeploy" >&2; exit 1; }
-file -b "$apprun" 2>/dev/null | grep -q ELF || head -c4 "$apprun" | grep -q ELF ||
+head -c4 "$apprun" | grep -q ELF ||
   { echo "appimage-tools.sh: $apprun is not an executable" >&2; exit 1; }
 mkdir -p "$cache"
 install -m 0755 "$work/linuxdeploy.AppImage" "$cache/$LINUXDEPLOY_NAME"

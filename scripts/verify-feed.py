@@ -110,19 +110,15 @@ def pubkey_id(pubkey: str) -> bytes:
 
 
 def candidates(key: str, assets: list[str]) -> list[str]:
-    """Release assets that could serve the installer-specific `key`."""
-    os_name, arch, *_ = key.split("-")
+    """Release assets that could serve the installer-specific `key`: its kind and architecture
+    (Tauri names even macOS archives after it: Tessera_aarch64.app.tar.gz)."""
+    arch = key.split("-")[1]
     spellings = ARCH_SPELLINGS.get(arch, (arch,))
-    found = []
-    for name in assets:
-        if not name.endswith(KINDS[key]):
-            continue
-        if os_name == "darwin" or any(s in name for s in spellings):
-            found.append(name)
-    if os_name == "darwin":
-        # Tauri names macOS archives after the architecture: Tessera_aarch64.app.tar.gz.
-        found = [n for n in found if any(s in n for s in spellings)]
-    return found
+    return [
+        name
+        for name in assets
+        if name.endswith(KINDS[key]) and any(s in name for s in spellings)
+    ]
 
 
 def complete(feed: dict, release: dict, sigs: Path, tag: str | None, keys) -> list[str]:

@@ -197,7 +197,7 @@ function leaveToSignIn() {
   go.login(reason);
 }
 
-export async function onResign(event) {
+async function onResign(event) {
   event.preventDefault();
   const button = $("resign-submit");
   if (button.disabled || !state.status) return;

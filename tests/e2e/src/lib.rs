@@ -41,6 +41,14 @@ pub fn app_binary() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The test server's user and password, owned (its first configured user).
+pub fn credentials(server: &tessera_testkit::TestServer) -> (String, String) {
+    server
+        .user()
+        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .unwrap_or_default()
+}
+
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

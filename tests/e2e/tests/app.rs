@@ -59,6 +59,18 @@ impl Install {
         self.xdg.path().join(paths::APP_IDENTIFIER)
     }
 
+    /// Adds the profile [`PROFILE`] on `server` offering registration, so "Create an account"
+    /// is on the sign-in screen.
+    fn offer_registration(&self, server: &TestServer) -> Result<()> {
+        ProfilesFile::update(&paths::profiles_file(&self.data_dir()), |file| {
+            let mut profile = tessera_session::Profile::new(server.base_url().clone());
+            profile.me_path = Some("/api/me/".into());
+            profile.registration_path = Some("/api/register/".into());
+            file.upsert(PROFILE, profile)
+        })?;
+        Ok(())
+    }
+
     /// Launches the app (through a fresh tauri-driver) pointed at `server`. The profile is
     /// prepared as a user would in "Manage profiles" (with the "me" endpoint); `--server`
     /// then only updates its URL.
@@ -199,10 +211,7 @@ async fn close(client: Client) {
 async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new();
 
     // 1. A wrong password: a clear error, and nothing in the keyring.
@@ -294,10 +303,7 @@ async fn sign_in_refresh_relaunch_and_sign_out() -> Result<()> {
 async fn unreachable_server_is_explained_and_the_session_survives() -> Result<()> {
     let _slot = app_slot().await;
     let mut server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new();
     let (_driver, client) = install.launch(&server).await?;
     sign_in(&client, &user, &password).await?;
@@ -341,10 +347,7 @@ async fn background(client: &Client) -> Result<String> {
 async fn screens_follow_the_os_theme() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, ServerOptions::default()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let mut backgrounds = Vec::new();
     for (theme, suffix) in [(Some(Theme::Light), "light"), (Some(Theme::Dark), "dark")] {
         let install = Install::new();
@@ -454,10 +457,7 @@ async fn dj_rest_auth_cookie_mode_with_a_totp_code_detected_and_signed_in_in_the
     };
     let server = TestServer::start_stack(stack, ServerOptions::default(), stack_options).await?;
     let refresh_cookie = server.stack_options().unwrap().refresh_cookie.clone();
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new();
     let (_driver, client) = install.open(None, &[]).await?;
 

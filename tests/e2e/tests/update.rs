@@ -349,6 +349,49 @@ impl Install {
     }
 }
 
+/// After "Install and restart": a new app process replaced `before`, its window is on the
+/// display, and it restored the session by itself (a `GET /api/me/` past `restores`) without a
+/// sign-in. Then the WebDriver session of the replaced app is closed and every app stopped.
+async fn restarted_with_the_session(
+    server: &TestServer,
+    before: &BTreeSet<u32>,
+    restores: u64,
+    sign_ins: u64,
+    client: Client,
+    driver: Driver,
+) -> Result<()> {
+    let restarted = poll("the app restarting", Duration::from_secs(60), || {
+        let now = app_pids();
+        (now.is_disjoint(before) && !now.is_empty()).then_some(now)
+    })
+    .await?;
+    poll(
+        "the restarted app's window",
+        Duration::from_secs(60),
+        || window_on_display().then_some(()),
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.count("GET /api/me/ 200").await? <= restores {
+        ensure!(
+            Instant::now() < deadline,
+            "the restarted app did not restore the session within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    ensure!(
+        server.count("POST /api/token/ 200").await? == sign_ins,
+        "a password was used"
+    );
+    let _ = client.close().await;
+    drop(driver);
+    ensure!(
+        !app_pids().is_disjoint(&restarted),
+        "the restarted app quit by itself"
+    );
+    stop_apps().await
+}
+
 async fn footer_version(client: &Client) -> Result<String> {
     let value = client
         .execute(
@@ -388,10 +431,7 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
         },
     )
     .await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new(&server, PathBuf::from(APP), PROFILE, false)?;
 
     // 1. Only an AppImage in the feed: a .deb install is told where to get N+1, no button.
@@ -478,37 +518,8 @@ async fn an_installed_deb_updates_itself_and_keeps_the_session() -> Result<()> {
     })
     .await?;
     eprintln!("dpkg-query: tessera {installed}");
-    let restarted = poll("the app restarting", Duration::from_secs(60), || {
-        let now = app_pids();
-        (now.is_disjoint(&before) && !now.is_empty()).then_some(now)
-    })
-    .await?;
-    poll(
-        "the restarted app's window",
-        Duration::from_secs(30),
-        || window_on_display().then_some(()),
-    )
-    .await?;
-    // It restored the session by itself: it asked who is signed in, without a sign-in.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while server.count("GET /api/me/ 200").await? <= restores + 1 {
-        ensure!(
-            Instant::now() < deadline,
-            "the restarted app did not restore the session within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    ensure!(
-        server.count("POST /api/token/ 200").await? == sign_ins,
-        "a password was used"
-    );
-    let _ = client.close().await;
-    drop(driver);
-    ensure!(
-        !app_pids().is_disjoint(&restarted),
-        "the restarted app quit by itself"
-    );
-    stop_apps().await?;
+    // It restored the session by itself: past this launch's own restore, without a sign-in.
+    restarted_with_the_session(&server, &before, restores + 1, sign_ins, client, driver).await?;
 
     // 4. N+1 launched again: home without a password, same keyring items and refresh lock.
     let (driver, client) = install.launch(&server).await?;
@@ -567,10 +578,7 @@ async fn an_appimage_replaces_itself_and_keeps_the_session() -> Result<()> {
         },
     )
     .await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     // N's AppImage where a user keeps it: a folder of their own.
     let folder = tempfile::tempdir()?;
     let image = folder.path().join("Tessera.AppImage");
@@ -631,36 +639,7 @@ async fn an_appimage_replaces_itself_and_keeps_the_session() -> Result<()> {
         },
     )
     .await?;
-    let restarted = poll("the app restarting", Duration::from_secs(60), || {
-        let now = app_pids();
-        (now.is_disjoint(&before) && !now.is_empty()).then_some(now)
-    })
-    .await?;
-    poll(
-        "the restarted app's window",
-        Duration::from_secs(60),
-        || window_on_display().then_some(()),
-    )
-    .await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while server.count("GET /api/me/ 200").await? <= restores {
-        ensure!(
-            Instant::now() < deadline,
-            "the restarted AppImage did not restore the session within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    ensure!(
-        server.count("POST /api/token/ 200").await? == sign_ins,
-        "a password was used"
-    );
-    let _ = client.close().await;
-    drop(driver);
-    ensure!(
-        !app_pids().is_disjoint(&restarted),
-        "the restarted app quit by itself"
-    );
-    stop_apps().await?;
+    restarted_with_the_session(&server, &before, restores, sign_ins, client, driver).await?;
 
     // 3. The same file started again is N+1: home, same keyring items and lock, no bar.
     let (driver, client) = install.launch(&server).await?;

@@ -7,32 +7,22 @@
 use anyhow::{ensure, Result};
 use tessera_e2e::a11y::{axe, Violation};
 use tessera_e2e::app_slot;
-use tessera_session::{paths, ProfilesFile};
 use tessera_testkit::{BackendKind, TestServer};
 
 use super::{
     click, close, send, server_options, sign_in, type_into, visible, wait_text, Install, Theme,
-    PROFILE,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_screen_passes_axe_in_light_and_dark() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let mut report: Vec<(String, Vec<Violation>)> = Vec::new();
     for (theme, name) in [(Theme::Light, "light"), (Theme::Dark, "dark")] {
         let install = Install::new();
         // A profile that offers registration, so "Create an account" is on the screen.
-        ProfilesFile::update(&paths::profiles_file(&install.data_dir()), |file| {
-            let mut profile = tessera_session::Profile::new(server.base_url().clone());
-            profile.me_path = Some("/api/me/".into());
-            profile.registration_path = Some("/api/register/".into());
-            file.upsert(PROFILE, profile)
-        })?;
+        install.offer_registration(&server)?;
         let (_driver, client) = install.launch_themed(&server, Some(theme)).await?;
         let mut check = |screen: &str, violations: Vec<Violation>| {
             report.push((format!("{screen} ({name})"), violations));

@@ -8,7 +8,6 @@ use anyhow::{bail, ensure, Result};
 use fantoccini::key::Key;
 use fantoccini::Client;
 use tessera_e2e::{app_slot, save_screenshot};
-use tessera_session::{paths, ProfilesFile};
 use tessera_testkit::{BackendKind, TestServer};
 
 use super::{close, server_options, text, visible, wait_text, Install, PROFILE};
@@ -76,17 +75,9 @@ async fn focus_ring(client: &Client, what: &str) -> Result<()> {
 async fn the_whole_journey_works_with_the_keyboard_alone() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new();
-    ProfilesFile::update(&paths::profiles_file(&install.data_dir()), |file| {
-        let mut profile = tessera_session::Profile::new(server.base_url().clone());
-        profile.me_path = Some("/api/me/".into());
-        profile.registration_path = Some("/api/register/".into());
-        file.upsert(PROFILE, profile)
-    })?;
+    install.offer_registration(&server)?;
     let (_driver, client) = install.launch(&server).await?;
 
     // Sign in: the focus starts in the username field.

@@ -5,26 +5,19 @@
 
 use anyhow::{ensure, Result};
 use tessera_e2e::app_slot;
-use tessera_session::{paths, ProfilesFile};
 use tessera_testkit::{BackendKind, TestServer};
 
 use super::{
-    click, close, script_on, server_options, text, type_into, visible, wait_text, Install, PROFILE,
+    click, close, script_on, server_options, text, type_into, visible, wait_text, Install,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_shows_the_servers_field_errors_then_signs_in() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (taken, _) = server.user().unwrap();
-    let taken = taken.to_owned();
+    let (taken, _) = tessera_e2e::credentials(&server);
     let install = Install::new();
-    ProfilesFile::update(&paths::profiles_file(&install.data_dir()), |file| {
-        let mut profile = tessera_session::Profile::new(server.base_url().clone());
-        profile.me_path = Some("/api/me/".into());
-        profile.registration_path = Some("/api/register/".into());
-        file.upsert(PROFILE, profile)
-    })?;
+    install.offer_registration(&server)?;
     let (_driver, client) = install.launch(&server).await?;
     click(&client, "create-account").await?;
     visible(&client, "register-screen").await?;

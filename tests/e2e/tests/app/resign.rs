@@ -34,10 +34,7 @@ async fn wait_sheet(client: &Client) -> Result<()> {
 async fn a_session_that_ends_mid_work_is_signed_in_again_over_the_work() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, ServerOptions::default()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new();
     let (_driver, client) = install.launch(&server).await?;
     sign_in(&client, &user, &password).await?;

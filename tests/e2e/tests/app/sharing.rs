@@ -66,10 +66,7 @@ async fn shown_url(client: &Client) -> Result<String> {
 async fn sharing_with_local_tools_from_the_home_screen() -> Result<()> {
     let _slot = app_slot().await;
     let server = TestServer::start(BackendKind::Rust, server_options()).await?;
-    let (user, password) = server
-        .user()
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .unwrap();
+    let (user, password) = tessera_e2e::credentials(&server);
     let install = Install::new();
     let (_driver, client) = install.launch(&server).await?;
     sign_in(&client, &user, &password).await?;
